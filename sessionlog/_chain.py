@@ -1,0 +1,43 @@
+"""The hash chain that lets a session file be verified on its own."""
+
+from __future__ import annotations
+
+import hashlib
+
+import orjson
+
+
+def line_digest(line: bytes) -> str:
+    """Return ``sha256:<hex>`` of one line's bytes, without its newline."""
+    return "sha256:" + hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+
+
+def chain_suffix(seq: int, prev: str | None) -> bytes:
+    """The bytes that close an encoded event with its chain fields."""
+    return b',"seq":%d,"prev":%s}' % (seq, orjson.dumps(prev))
+
+
+def chain_problem(
+    event: dict[str, object], line_no: int, previous_line: bytes | None, session_id: str | None, *, chained_before: bool
+) -> str | None:
+    """Return what is wrong with *event*'s chain fields at *line_no*, or None.
+
+    Legacy events (no ``seq`` and no ``prev``) are fine until the first
+    chained event; after it every event must be chained.
+    """
+    has_seq, has_prev = "seq" in event, "prev" in event
+    if not has_seq and not has_prev:
+        if chained_before:
+            return "event has no chain fields (seq, prev) but earlier lines are chained"
+        return None
+    if has_seq != has_prev:
+        return "event has only one of the chain fields seq and prev"
+    if event["seq"] != line_no:
+        return f"seq is {event['seq']!r} but this is line {line_no}: a line was removed, inserted or reordered"
+    expected = None if previous_line is None else line_digest(previous_line)
+    if event["prev"] != expected:
+        what = "null (first line)" if expected is None else expected[:19] + "..."
+        return f"prev does not match the previous line (expected {what}): an earlier line was changed or removed"
+    if session_id is not None and "session_id" in event and event["session_id"] != session_id:
+        return f"session_id is {event['session_id']!r} but the file is named for {session_id!r}"
+    return None

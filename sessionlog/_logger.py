@@ -1,0 +1,311 @@
+"""SessionLogger: append events to a session and ask questions about it."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from . import _queries
+from ._ids import new_event_id, session_id_error, utc_now
+from ._jsonpath import unrepresentable
+from ._paths import default_sessions_dir, repo_schema_for
+from ._reader import ParseError, gc_paused, iter_events, iter_lines, open_session_file
+from ._redact import DEFAULT_SECRET_PATTERNS, Redactor, SecretPattern
+from ._schema import SchemaError, SchemaSet, load_schemas
+from ._store import AppendError, SessionFile
+from ._types import Event
+from ._verify import SUFFIX, VerifyReport, verify_file
+
+DEFAULT_MAX_EVENT_BYTES = 1 << 20
+_MAX_OPEN_FILES = 32
+_OPTIONAL_BLOCKS = (
+    "data",
+    "causal_steps",
+    "active_constraints",
+    "failure_ledger",
+    "open_commitments",
+    "key_entities",
+    "dependencies",
+)
+SYSTEM_AGENT = "sessionlog"
+
+
+class AppendResult(tuple[bool, "str | None"]):
+    """``(ok, error)``, as the usage guide unpacks it, plus what was written.
+
+    ``event_id`` and ``seq`` name the event just appended (None on failure),
+    so a later event can list it in ``dependencies``.
+    """
+
+    event_id: str | None
+    seq: int | None
+
+    def __new__(cls, ok: bool, error: str | None, event_id: str | None = None, seq: int | None = None) -> AppendResult:
+        self = super().__new__(cls, (ok, error))
+        self.event_id = event_id
+        self.seq = seq
+        return self
+
+    @property
+    def ok(self) -> bool:
+        return self[0]
+
+    @property
+    def error(self) -> str | None:
+        return self[1]
+
+
+def _failure(message: str) -> AppendResult:
+    return AppendResult(False, message)
+
+
+class SessionLogger:
+    """Append-only, schema-validated, hash-chained JSONL session logs.
+
+    ``base_dir`` defaults to ``$SESSIONLOG_DIR`` or
+    ``<git top-level or cwd>/.ai-agents/sessions``. A repository schema at
+    ``<base_dir>/../session_context/SESSION_LOG_SCHEMA.json`` (or
+    ``schema_path``) is applied on top of the built-in one.
+    """
+
+    def __init__(
+        self,
+        base_dir: str | Path | None = None,
+        *,
+        schema_path: str | Path | None = None,
+        redact: bool = True,
+        secret_patterns: Iterable[SecretPattern] = DEFAULT_SECRET_PATTERNS,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        fsync: bool = False,
+    ) -> None:
+        self.base_dir = Path(base_dir) if base_dir is not None else default_sessions_dir()
+        self.schema_path = Path(schema_path) if schema_path is not None else repo_schema_for(self.base_dir)
+        self.schemas: SchemaSet = load_schemas(self.schema_path)
+        self.redactor = Redactor(tuple(secret_patterns)) if redact else None
+        self.max_event_bytes = max_event_bytes
+        self.fsync = fsync
+        self._files: OrderedDict[str, SessionFile] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- appending ---------------------------------------------------------
+
+    def append_event(
+        self,
+        session_id: str,
+        event_type: str,
+        agent: str,
+        source: str,
+        data: Mapping[str, Any] | None = None,
+        causal_steps: Sequence[Mapping[str, Any]] | None = None,
+        active_constraints: Sequence[Mapping[str, Any]] | None = None,
+        failure_ledger: Sequence[Mapping[str, Any]] | None = None,
+        open_commitments: Sequence[Mapping[str, Any]] | None = None,
+        key_entities: Mapping[str, Mapping[str, Any]] | None = None,
+        dependencies: Mapping[str, Sequence[str]] | None = None,
+        *,
+        confidence: float | None = None,
+        timestamp: str | None = None,
+    ) -> AppendResult:
+        """Validate, redact, chain and append one event; return ``(ok, error)``.
+
+        Never raises for bad input: a refused event leaves the file byte-identical.
+        """
+        problem = session_id_error(session_id)
+        if problem is not None:
+            return _failure(problem)
+        event: dict[str, Any] = {
+            "event_id": new_event_id(),
+            "timestamp": utc_now() if timestamp is None else timestamp,
+            "session_id": session_id,
+            "event_type": event_type,
+            "provenance": {"source": source, "agent": agent},
+        }
+        if confidence is not None:
+            event["provenance"]["confidence"] = confidence
+        blocks = (data, causal_steps, active_constraints, failure_ledger, open_commitments, key_entities, dependencies)
+        for name, value in zip(_OPTIONAL_BLOCKS, blocks, strict=True):
+            if value is not None:
+                event[name] = value
+        encoded = self._encode(event)
+        if isinstance(encoded, AppendResult):
+            return encoded
+        return self._append(session_id, [encoded], event["event_id"])
+
+    def _encode(self, event: dict[str, Any]) -> bytes | AppendResult:
+        """Redact, validate and serialize *event*; a refusal comes back as an AppendResult."""
+        try:
+            body = orjson.dumps(event)
+        except (TypeError, orjson.JSONEncodeError) as exc:
+            return _failure(f"event is not JSON: {unrepresentable(event) or exc}")
+        if b"null" in body:  # orjson writes NaN and Infinity as null: look closer
+            problem = unrepresentable(event)
+            if problem is not None:
+                return _failure(f"event is not JSON: {problem}")
+        if self.redactor is not None and self.redactor.might_contain_secret(body):
+            found = self.redactor.redact(event)
+            if found:
+                event["redactions"] = found
+                body = orjson.dumps(event)
+        problem = self.schemas.error(event)
+        if problem is not None:
+            return _failure(f"invalid event: {problem}")
+        if len(body) + 90 > self.max_event_bytes:  # 90: room for the chain fields
+            return _failure(
+                f"event is {len(body)} bytes encoded; the limit is {self.max_event_bytes} (max_event_bytes)"
+            )
+        return body
+
+    def _append(self, session_id: str, bodies: list[bytes], event_id: str) -> AppendResult:
+        with self._lock:
+            handle = self._file(session_id)
+            try:
+                seq = handle.append(bodies, fsync=self.fsync, recovery=self._recovery_event(session_id))
+            except AppendError as exc:
+                handle.close()
+                return _failure(str(exc))
+            except OSError as exc:
+                handle.close()
+                return _failure(f"cannot append to {handle.path}: {exc}")
+        return AppendResult(True, None, event_id, seq)
+
+    def _recovery_event(self, session_id: str) -> Any:
+        def encode(facts: dict[str, object]) -> bytes:
+            return orjson.dumps(
+                {
+                    "event_id": new_event_id(),
+                    "timestamp": utc_now(),
+                    "session_id": session_id,
+                    "event_type": "error",
+                    "provenance": {"source": "sessionlog.recovery", "agent": SYSTEM_AGENT},
+                    "data": facts,
+                }
+            )
+
+        return encode
+
+    def _file(self, session_id: str) -> SessionFile:
+        handle = self._files.get(session_id)
+        if handle is None:
+            handle = SessionFile(self.session_path(session_id), session_id)
+            self._files[session_id] = handle
+            while len(self._files) > _MAX_OPEN_FILES:
+                self._files.popitem(last=False)[1].close()
+        else:
+            self._files.move_to_end(session_id)
+        return handle
+
+    def close(self) -> None:
+        """Close the session files this logger keeps open."""
+        with self._lock:
+            for handle in self._files.values():
+                handle.close()
+            self._files.clear()
+
+    def __enter__(self) -> SessionLogger:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        for handle in getattr(self, "_files", {}).values():
+            handle.close()
+
+    # -- reading -----------------------------------------------------------
+
+    def session_path(self, session_id: str) -> Path:
+        """The file of *session_id*; raises ValueError for an unsafe id."""
+        problem = session_id_error(session_id)
+        if problem is not None:
+            raise ValueError(problem)
+        return self.base_dir / f"{session_id}{SUFFIX}"
+
+    def list_sessions(self) -> list[str]:
+        """Ids of the live (not archived) sessions, sorted."""
+        if not self.base_dir.is_dir():
+            return []
+        return sorted(
+            p.name[: -len(SUFFIX)] for p in self.base_dir.glob(f"*{SUFFIX}") if p.is_file() and not p.is_symlink()
+        )
+
+    def _lines(self, session_id: str) -> Iterator[tuple[int, bytes]]:
+        path = self.session_path(session_id)
+        try:
+            stream = open_session_file(path)
+        except FileNotFoundError:
+            return
+        with stream:
+            yield from iter_lines(stream)
+
+    def iter_session(self, session_id: str) -> Iterator[tuple[int, Event | ParseError]]:
+        """Stream ``(line_no, event | ParseError)``; a missing session yields nothing."""
+        path = self.session_path(session_id)
+        try:
+            stream = open_session_file(path)
+        except FileNotFoundError:
+            return
+        with stream:
+            yield from iter_events(stream)
+
+    def _events(self, session_id: str, errors: list[ParseError] | None = None) -> Iterator[tuple[int, Event]]:
+        sink = errors if errors is not None else []
+        return _queries.EventFilter().select(self._lines(session_id), sink)
+
+    def read_session(self, session_id: str) -> _queries.SessionEvents:
+        """All events in file order; lines that are not events are in ``.errors``."""
+        errors: list[ParseError] = []
+        with gc_paused():
+            events = [event for _, event in self._events(session_id, errors)]
+        return _queries.SessionEvents(events, errors)
+
+    def query_events(
+        self,
+        session_id: str,
+        event_type: str | None = None,
+        agent: str | None = None,
+        after_timestamp: str | datetime | None = None,
+        before_timestamp: str | datetime | None = None,
+    ) -> _queries.SessionEvents:
+        """Events matching every filter given; time bounds are exclusive instants.
+
+        Raises ValueError for a malformed or offset-less time bound.
+        """
+        wanted = _queries.EventFilter.build(
+            event_type=event_type,
+            agent=agent,
+            after_timestamp=after_timestamp,
+            before_timestamp=before_timestamp,
+        )
+        errors: list[ParseError] = []
+        with gc_paused():
+            events = [event for _, event in wanted.select(self._lines(session_id), errors)]
+        return _queries.SessionEvents(events, errors)
+
+    def get_open_commitments(self, session_id: str) -> list[dict[str, Any]]:
+        """Commitments whose latest status is neither completed nor cancelled."""
+        return _queries.open_commitments(self._events(session_id))
+
+    def get_failure_history(self, session_id: str) -> list[dict[str, Any]]:
+        """Every failure-ledger entry in order, with the event it came from."""
+        return _queries.failure_history(self._events(session_id))
+
+    def get_ancestors(self, session_id: str, event_id: str) -> list[Event]:
+        """Events *event_id* depends on, transitively, nearest first."""
+        return _queries.ancestors(self._events(session_id), event_id)
+
+    def find_dangling_references(self, session_id: str) -> list[_queries.DanglingReference]:
+        """``dependencies`` entries that name events the session does not hold."""
+        return _queries.dangling_references(self._events(session_id))
+
+    def verify_session(self, session_id: str) -> VerifyReport:
+        """Check a session file on its own: JSON, schema, chain and secrets."""
+        return verify_file(self.session_path(session_id), self.schemas, redactor=self.redactor)
+
+
+__all__ = ["AppendResult", "SchemaError", "SessionLogger"]

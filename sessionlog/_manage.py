@@ -1,0 +1,260 @@
+"""LogManager: archive old sessions, restore them, and report storage."""
+
+from __future__ import annotations
+
+import fcntl
+import gzip
+import logging
+import os
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ._ids import session_id_error
+from ._paths import ARCHIVE_DIR, default_sessions_dir
+from ._queries import parse_instant
+from ._store import line_start
+from ._verify import SUFFIX
+
+log = logging.getLogger("sessionlog")
+
+ARCHIVE_SUFFIX = ".jsonl.gz"
+DEFAULT_MAX_RESTORE_BYTES = 1 << 30
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class CleanupItem:
+    """One session a cleanup looked at, and what it did or would do."""
+
+    session_id: str
+    last_event: str | None
+    action: str  # "archived", "deleted", "would archive", "would delete", "skipped: <why>"
+
+
+class LogManager:
+    """Archive, restore and measure the sessions in one sessions folder."""
+
+    def __init__(
+        self, base_dir: str | Path | None = None, *, max_restore_bytes: int = DEFAULT_MAX_RESTORE_BYTES
+    ) -> None:
+        self.base_dir = Path(base_dir) if base_dir is not None else default_sessions_dir()
+        self.archive_dir = self.base_dir / ARCHIVE_DIR
+        self.max_restore_bytes = max_restore_bytes
+
+    # -- cleanup -----------------------------------------------------------
+
+    def cleanup_old_sessions(
+        self, older_than_days: float = 30, archive_first: bool = True, *, dry_run: bool = False
+    ) -> int:
+        """Archive (or, with ``archive_first=False``, delete) sessions whose last
+        event is older than *older_than_days*; return how many were (or would be) handled."""
+        return sum(
+            1
+            for item in self.plan_cleanup(older_than_days, archive_first, dry_run=dry_run)
+            if not item.action.startswith("skipped")
+        )
+
+    def plan_cleanup(
+        self, older_than_days: float, archive_first: bool = True, *, dry_run: bool = False, now: datetime | None = None
+    ) -> list[CleanupItem]:
+        """Like cleanup_old_sessions, but return what happened to each old session."""
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
+        items = []
+        for path in sorted(self.base_dir.glob(f"*{SUFFIX}")):
+            if path.is_symlink() or not path.is_file():
+                continue
+            session_id = path.name[: -len(SUFFIX)]
+            last = last_event_time(path)
+            if last is None:
+                items.append(CleanupItem(session_id, None, "skipped: no readable timestamp on its last line"))
+                continue
+            if last >= cutoff:
+                continue
+            stamp = last.isoformat()
+            if dry_run:
+                items.append(CleanupItem(session_id, stamp, "would archive" if archive_first else "would delete"))
+                continue
+            error = self._archive(path, session_id) if archive_first else self._delete(path)
+            action = ("archived" if archive_first else "deleted") if error is None else f"skipped: {error}"
+            if error is not None:
+                log.warning("%s: %s", path, error)
+            items.append(CleanupItem(session_id, stamp, action))
+        return items
+
+    def _archive(self, path: Path, session_id: str) -> str | None:
+        target = self.archive_dir / f"{session_id}{ARCHIVE_SUFFIX}"
+        if target.exists():
+            return f"{target} already exists; restore or move it first"
+        self.archive_dir.mkdir(parents=True, exist_ok=True)
+        with _locked(path) as fd:
+            original = _read_all(fd)
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            try:
+                with open(tmp, "wb") as raw:
+                    with gzip.GzipFile(filename=f"{session_id}{SUFFIX}", mode="wb", fileobj=raw, mtime=0) as gz:
+                        gz.write(original)
+                    raw.flush()
+                    os.fsync(raw.fileno())
+                if _gunzip(tmp, len(original) + 1) != original:
+                    return "the archive did not decompress to the same bytes; the session was kept"
+                os.link(tmp, target)  # fails rather than overwrite an archive made meanwhile
+            except FileExistsError:
+                return f"{target} appeared while archiving; the session was kept"
+            finally:
+                tmp.unlink(missing_ok=True)
+            _fsync_dir(self.archive_dir)
+            path.unlink()  # under the lock: a waiting writer sees nlink == 0 and reopens
+            _fsync_dir(self.base_dir)
+        return None
+
+    def _delete(self, path: Path) -> str | None:
+        with _locked(path):
+            path.unlink()
+        return None
+
+    # -- restore -----------------------------------------------------------
+
+    def restore_session(self, session_id: str) -> bool:
+        """Move an archived session back to the live folder; True on success."""
+        ok, error = self.try_restore_session(session_id)
+        if not ok:
+            log.warning("restore %s: %s", session_id, error)
+        return ok
+
+    def try_restore_session(self, session_id: str) -> tuple[bool, str | None]:
+        """Restore *session_id*; return ``(ok, error)``.
+
+        Refuses to overwrite a live session with different content and stops
+        decompressing past ``max_restore_bytes``.
+        """
+        problem = session_id_error(session_id)
+        if problem is not None:
+            return False, problem
+        source = self.archive_dir / f"{session_id}{ARCHIVE_SUFFIX}"
+        target = self.base_dir / f"{session_id}{SUFFIX}"
+        if source.is_symlink() or not source.is_file():
+            return False, f"no archive {source}"
+        try:
+            content = _gunzip(source, self.max_restore_bytes)
+        except (OSError, EOFError, zlib.error) as exc:
+            return False, f"{source} is not a readable gzip file: {exc}"
+        if content is None:
+            return False, f"{source} decompresses to more than {self.max_restore_bytes} bytes (max_restore_bytes)"
+        if target.exists() or target.is_symlink():
+            if target.is_symlink() or target.read_bytes() != content:
+                return False, f"{target} exists with different content; it was left as it is"
+            source.unlink()
+            return True, None
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as out:
+                out.write(content)
+                out.flush()
+                os.fsync(out.fileno())
+            os.link(tmp, target)
+        except FileExistsError:
+            return False, f"{target} appeared while restoring; it was left as it is"
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(self.base_dir)
+        source.unlink()
+        _fsync_dir(self.archive_dir)
+        return True, None
+
+    # -- stats -------------------------------------------------------------
+
+    def get_storage_stats(self) -> dict[str, Any]:
+        """Sizes in MB and counts of live and archived sessions."""
+        live = [p for p in self.base_dir.glob(f"*{SUFFIX}") if p.is_file() and not p.is_symlink()]
+        archived = [p for p in self.archive_dir.glob(f"*{ARCHIVE_SUFFIX}") if p.is_file() and not p.is_symlink()]
+        live_bytes = sum(p.stat().st_size for p in live)
+        archived_bytes = sum(p.stat().st_size for p in archived)
+        return {
+            "active_sessions": len(live),
+            "active_events": sum(_count_newlines(p) for p in live),
+            "active_size_bytes": live_bytes,
+            "active_size_mb": round(live_bytes / 1_048_576, 3),
+            "archived_sessions": len(archived),
+            "archived_size_bytes": archived_bytes,
+            "archived_size_mb": round(archived_bytes / 1_048_576, 3),
+            "total_size_mb": round((live_bytes + archived_bytes) / 1_048_576, 3),
+        }
+
+
+def last_event_time(path: Path) -> datetime | None:
+    """The timestamp of the last complete line of a session file, or None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        end = line_start(fd, size) if size else 0  # drop a torn tail, if any
+        if end == 0:
+            return None
+        start = line_start(fd, end - 1)
+        line = os.pread(fd, end - start, start)
+    finally:
+        os.close(fd)
+    try:
+        stamp = orjson.loads(line).get("timestamp")
+        return parse_instant(stamp, what="timestamp")
+    except (orjson.JSONDecodeError, AttributeError, ValueError):
+        return None
+
+
+class _locked:
+    """Hold ``flock(LOCK_EX)`` on a session file, as writers do."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+
+    def __enter__(self) -> int:
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self.fd
+
+    def __exit__(self, *exc_info: object) -> None:
+        os.close(self.fd)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    offset = 0
+    while True:
+        block = os.pread(fd, _CHUNK, offset)
+        if not block:
+            return b"".join(chunks)
+        chunks.append(block)
+        offset += len(block)
+
+
+def _gunzip(path: Path, limit: int) -> bytes | None:
+    """Decompress *path*, or None once the output would pass *limit* bytes."""
+    out = bytearray()
+    with gzip.open(path, "rb") as gz:
+        while block := gz.read(_CHUNK):
+            out += block
+            if len(out) > limit:
+                return None
+    return bytes(out)
+
+
+def _count_newlines(path: Path) -> int:
+    count = 0
+    with open(path, "rb") as stream:
+        while block := stream.read(_CHUNK):
+            count += block.count(b"\n")
+    return count
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,26 @@
+"""Where sessions live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import _git
+
+ENV_DIR = "SESSIONLOG_DIR"
+SESSIONS_DIR = Path(".ai-agents", "sessions")
+ARCHIVE_DIR = "archive"
+
+
+def default_sessions_dir() -> Path:
+    """``$SESSIONLOG_DIR`` if set, else ``<git top-level or cwd>/.ai-agents/sessions``."""
+    override = os.environ.get(ENV_DIR)
+    if override:
+        return Path(override)
+    root = _git.toplevel() or Path.cwd()
+    return root / SESSIONS_DIR
+
+
+def repo_schema_for(sessions_dir: Path) -> Path:
+    """The repository's own schema for a sessions folder at ``<top>/.ai-agents/sessions``."""
+    return sessions_dir.parent / "session_context" / "SESSION_LOG_SCHEMA.json"

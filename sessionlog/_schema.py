@@ -1,0 +1,107 @@
+"""The event schema: loading it and checking events against it.
+
+A compiled validator (jsonschema-rs) decides; the reference implementation
+(jsonschema) is imported only when an event fails, to explain why.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+
+from ._jsonpath import json_path, unrepresentable
+
+SCHEMA_RESOURCE = "session-event.schema.json"
+REPO_SCHEMA_PATH = Path(".ai-agents", "session_context", "SESSION_LOG_SCHEMA.json")
+
+
+@functools.lru_cache(maxsize=1)
+def builtin_schema() -> dict[str, Any]:
+    """Return the schema shipped inside the package."""
+    text = importlib.resources.files("sessionlog.schemas").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+class SchemaError(Exception):
+    """A schema file that cannot be loaded or is not a valid JSON Schema."""
+
+
+class EventSchema:
+    """One JSON Schema, compiled, with human-readable failure messages."""
+
+    def __init__(self, schema: dict[str, Any], *, name: str = "the event schema") -> None:
+        self.schema = schema
+        self.name = name
+        try:
+            self._fast = jsonschema_rs.validator_for(schema, validate_formats=True)
+        except (ValueError, jsonschema_rs.ValidationError) as exc:
+            raise SchemaError(f"{name} is not a valid JSON Schema: {exc}") from exc
+
+    @classmethod
+    def from_file(cls, path: Path) -> EventSchema:
+        try:
+            schema = json.loads(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise SchemaError(f"{path}: cannot load schema: {exc}") from exc
+        if not isinstance(schema, dict):
+            raise SchemaError(f"{path}: a schema must be a JSON object")
+        return cls(schema, name=str(path))
+
+    def is_valid(self, event: Any) -> bool:
+        try:
+            return bool(self._fast.is_valid(event))
+        except ValueError:  # a value jsonschema-rs cannot even convert (non-str key)
+            return False
+
+    def error(self, event: Any) -> str | None:
+        """Return ``"$.path: message"`` for an invalid event, None for a valid one."""
+        if self.is_valid(event):
+            return None
+        problem = unrepresentable(event)
+        if problem is not None:
+            return problem
+        return self._explain(event)
+
+    def _explain(self, event: Any) -> str:
+        import jsonschema  # deferred: ~90 ms to import, needed only for messages
+
+        cls = jsonschema.validators.validator_for(self.schema)
+        validator = cls(self.schema, format_checker=cls.FORMAT_CHECKER)
+        best = jsonschema.exceptions.best_match(validator.iter_errors(event))
+        if best is None:  # the two validators disagree; trust the stricter one
+            return f"rejected by {self.name}"
+        return f"{json_path(best.absolute_path)}: {best.message}"
+
+
+class SchemaSet:
+    """The built-in schema plus, optionally, a repository's own on top of it."""
+
+    def __init__(self, extra: EventSchema | None = None) -> None:
+        self.builtin = _builtin_event_schema()
+        self.extra = extra
+
+    def error(self, event: Any) -> str | None:
+        problem = self.builtin.error(event)
+        if problem is None and self.extra is not None:
+            problem = self.extra.error(event)
+            if problem is not None:
+                problem = f"{problem} (rule of {self.extra.name})"
+        return problem
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_event_schema() -> EventSchema:
+    return EventSchema(builtin_schema(), name="the built-in event schema")
+
+
+def load_schemas(repo_schema: Path | None) -> SchemaSet:
+    """Return the schemas an event must pass: built-in, plus *repo_schema* if it exists."""
+    if repo_schema is not None and repo_schema.is_file():
+        return SchemaSet(EventSchema.from_file(repo_schema))
+    return SchemaSet()

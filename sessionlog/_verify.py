@@ -1,0 +1,115 @@
+"""Checking session lines: JSON, schema, chain and secrets, with locations."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._chain import chain_problem
+from ._reader import ParseError, decode_line, iter_lines, open_session_file
+from ._redact import Redactor
+from ._schema import SchemaSet
+
+SUFFIX = ".jsonl"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem, located: renders as ``path:LINE: message``."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+def session_id_of(path: str | Path) -> str | None:
+    name = Path(path).name
+    return name[: -len(SUFFIX)] if name.endswith(SUFFIX) else None
+
+
+@dataclass
+class LineChecker:
+    """Check lines of one session file in order, from any starting point.
+
+    ``previous_line`` and ``first_line`` describe what precedes the first
+    line fed (for a commit check: the last committed line and its number).
+    """
+
+    path: str
+    schemas: SchemaSet
+    redactor: Redactor | None = None
+    first_line: int = 1
+    previous_line: bytes | None = None
+    chained_before: bool = False
+    events: int = 0
+    unchained: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.session_id = session_id_of(self.path)
+
+    def feed(self, lines: Iterable[tuple[int, bytes]]) -> list[Finding]:
+        for line_no, raw in lines:
+            self._check(line_no, raw)
+        return self.findings
+
+    def _add(self, line_no: int, message: str) -> None:
+        self.findings.append(Finding(self.path, line_no, message))
+
+    def _check(self, line_no: int, raw: bytes) -> None:
+        event = decode_line(line_no, raw)
+        if isinstance(event, ParseError):
+            self._add(line_no, event.message)
+            self.previous_line = raw
+            return
+        self.events += 1
+        problem = self.schemas.error(event)
+        if problem is not None:
+            self._add(line_no, problem)
+        problem = chain_problem(event, line_no, self.previous_line, self.session_id, chained_before=self.chained_before)
+        if problem is not None:
+            self._add(line_no, problem)
+        if "seq" in event:
+            self.chained_before = True
+        else:
+            self.unchained += 1
+        if self.redactor is not None and self.redactor.might_contain_secret(raw):
+            kinds = sorted({hit["kind"] + " at " + hit["path"] for hit in self.redactor.redact(copy.deepcopy(event))})
+            if kinds:
+                self._add(
+                    line_no,
+                    "unredacted secret: "
+                    + ", ".join(kinds)
+                    + " (log it through sessionlog, which redacts, or remove it before committing)",
+                )
+        self.previous_line = raw
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    path: str
+    findings: list[Finding]
+    events: int
+    unchained: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def verify_file(
+    path: Path, schemas: SchemaSet, *, redactor: Redactor | None = None, label: str | None = None
+) -> VerifyReport:
+    """Check every line of a session file; never raises for bad content."""
+    checker = LineChecker(label or str(path), schemas, redactor)
+    try:
+        with open_session_file(path) as stream:
+            checker.feed(iter_lines(stream))
+    except OSError as exc:
+        checker.findings.append(Finding(checker.path, 0, f"cannot read: {exc.strerror or exc}"))
+    return VerifyReport(checker.path, checker.findings, checker.events, checker.unchained)

@@ -1,0 +1,236 @@
+"""The ``sessionlog`` command line: ``main(argv) -> int``.
+
+Exit codes: 0 clean, 1 findings or a refused action, 2 usage error, 3 crash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ._ids import make_session_id
+from ._logger import SessionLogger
+from ._manage import LogManager
+from ._schema import SchemaError, load_schemas
+from ._verify import verify_file
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_CRASH = 0, 1, 2, 3
+_JSON_BLOCKS = (
+    "data",
+    "causal_steps",
+    "active_constraints",
+    "failure_ledger",
+    "open_commitments",
+    "key_entities",
+    "dependencies",
+)
+
+
+def _out(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _json_arg(name: str, text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"--{name.replace('_', '-')}: not valid JSON: {exc}") from None
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+
+    return run_demo(Path(args.dir) if args.dir else None)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    schemas = load_schemas(Path(args.schema) if args.schema else None)
+    reports = [verify_file(Path(p), schemas) for p in args.paths]
+    if args.output == "json":
+        _out(
+            [
+                {
+                    "path": r.path,
+                    "ok": r.ok,
+                    "events": r.events,
+                    "unchained": r.unchained,
+                    "findings": [{"line": f.line, "message": f.message} for f in r.findings],
+                }
+                for r in reports
+            ]
+        )
+    else:
+        for report in reports:
+            for finding in report.findings:
+                print(finding)
+            if report.unchained and not args.quiet:
+                print(
+                    f"{report.path}: note: {report.unchained} legacy line(s) without chain fields "
+                    "(written before sessionlog; valid, but not hash-chained)"
+                )
+    return EXIT_FINDINGS if any(not r.ok for r in reports) else EXIT_OK
+
+
+def _logger(args: argparse.Namespace) -> SessionLogger:
+    return SessionLogger(Path(args.dir) if args.dir else None)
+
+
+def cmd_append(args: argparse.Namespace) -> int:
+    blocks = {name: _json_arg(name, getattr(args, name)) for name in _JSON_BLOCKS if getattr(args, name) is not None}
+    with _logger(args) as logger:
+        result = logger.append_event(args.session, args.type, args.agent, args.source, **blocks)
+    if not result.ok:
+        print(f"sessionlog append: {result.error}", file=sys.stderr)
+        return EXIT_FINDINGS
+    print(result.event_id)
+    return EXIT_OK
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    logger = _logger(args)
+    try:
+        events = logger.query_events(
+            args.session,
+            event_type=args.type,
+            agent=args.agent,
+            after_timestamp=args.after,
+            before_timestamp=args.before,
+        )
+    except ValueError as exc:
+        print(f"sessionlog query: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for event in events:
+        sys.stdout.write(orjson.dumps(event).decode() + "\n")
+    for error in events.errors:
+        print(f"{logger.session_path(args.session)}:{error.line}: {error.message}", file=sys.stderr)
+    return EXIT_FINDINGS if events.errors else EXIT_OK
+
+
+def cmd_commitments(args: argparse.Namespace) -> int:
+    open_ = _logger(args).get_open_commitments(args.session)
+    if args.output == "json":
+        _out(open_)
+    for c in open_ if args.output == "text" else ():
+        print(f"- [{c['status']}] {c['commitment']}  (line {c['event']['line']})")
+    return EXIT_OK
+
+
+def cmd_failures(args: argparse.Namespace) -> int:
+    failures = _logger(args).get_failure_history(args.session)
+    if args.output == "json":
+        _out(failures)
+    for f in failures if args.output == "text" else ():
+        print(f"- {f['attempt']}: {f['failure_reason']}  (line {f['event']['line']})")
+    return EXIT_OK
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    manager = LogManager(Path(args.dir) if args.dir else None)
+    items = manager.plan_cleanup(args.older_than, archive_first=not args.delete, dry_run=args.dry_run)
+    for item in items:
+        print(f"{item.session_id}: {item.action} (last event {item.last_event})")
+    return EXIT_FINDINGS if any(i.action.startswith("skipped") for i in items) else EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    ok, error = LogManager(Path(args.dir) if args.dir else None).try_restore_session(args.session)
+    if not ok:
+        print(f"sessionlog restore: {error}", file=sys.stderr)
+    return EXIT_OK if ok else EXIT_FINDINGS
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    _out(LogManager(Path(args.dir) if args.dir else None).get_storage_stats())
+    return EXIT_OK
+
+
+def cmd_session_id(args: argparse.Namespace) -> int:
+    print(make_session_id(args.agent))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sessionlog", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--dir", help="sessions folder (default: $SESSIONLOG_DIR or <repo>/.ai-agents/sessions)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="log a small realistic session into a temporary folder and query it")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("verify", help="check session files on their own: JSON, schema, hash chain")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--schema", help="an extra schema to apply on top of the built-in one")
+    p.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    p.add_argument("-q", "--quiet", action="store_true", help="no notes about legacy lines")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("append", help="append one event (for shell-only agents); prints its event id")
+    p.add_argument("--session", required=True)
+    p.add_argument("--type", required=True, help="event type, e.g. tool_call")
+    p.add_argument("--agent", required=True)
+    p.add_argument("--source", required=True)
+    for name in _JSON_BLOCKS:
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="JSON")
+    p.set_defaults(func=cmd_append)
+
+    p = sub.add_parser("query", help="print matching events as JSON lines")
+    p.add_argument("session")
+    p.add_argument("--type")
+    p.add_argument("--agent")
+    p.add_argument("--after", help="exclusive lower bound, e.g. 2025-12-10T12:00:00Z")
+    p.add_argument("--before", help="exclusive upper bound")
+    p.set_defaults(func=cmd_query)
+
+    for name, func, text in (
+        ("commitments", cmd_commitments, "open commitments of a session"),
+        ("failures", cmd_failures, "failure history of a session"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("session")
+        p.add_argument("-o", "--output", choices=("text", "json"), default="text")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("archive", help="archive sessions whose last event is older than N days")
+    p.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+    p.add_argument("--dry-run", action="store_true", help="say what would happen; change nothing")
+    p.add_argument("--delete", action="store_true", help="delete instead of archiving (not recoverable)")
+    p.set_defaults(func=cmd_archive)
+
+    p = sub.add_parser("restore", help="move an archived session back")
+    p.add_argument("session")
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("stats", help="storage statistics as JSON")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("session-id", help="print a new <agent>_<YYYYMMDD>_<HHMM> session id")
+    p.add_argument("agent")
+    p.set_defaults(func=cmd_session_id)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return int(args.func(args))
+    except argparse.ArgumentTypeError as exc:
+        print(f"sessionlog: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (SchemaError, ValueError) as exc:
+        print(f"sessionlog: {exc}", file=sys.stderr)
+        return EXIT_FINDINGS
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the crash handler: report, distinct exit code
+        print(f"sessionlog: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_CRASH
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
