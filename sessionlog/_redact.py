@@ -49,7 +49,7 @@ DEFAULT_SECRET_PATTERNS: tuple[SecretPattern, ...] = (
     SecretPattern("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
     SecretPattern(
         "assignment",
-        rf"(?i)\b(?:{_ASSIGN_KEYS})\b[\"']?\s*[:=]\s*(?P<q>[\"']?)(?P<secret>(?!\[REDACTED)[^\s\"',;&]{{3,}})",
+        rf"(?i)(?:\b|_)(?:{_ASSIGN_KEYS})\b[\"']?\s*[:=]\s*(?P<q>[\"']?)(?P<secret>(?!\[REDACTED)[^\s\"',;&]{{3,}})",
     ),
 )
 

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sessionlog import SessionLogger
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SESSIONLOG_SHARED", REPO.parent / "shared"))
+
+
+def shared(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not present (set SESSIONLOG_SHARED to the shared folder)")
+    return path
+
+
+@pytest.fixture
+def sessions_dir(tmp_path: Path) -> Path:
+    return tmp_path / ".ai-agents" / "sessions"
+
+
+@pytest.fixture
+def logger(sessions_dir: Path) -> Iterator[SessionLogger]:
+    with SessionLogger(sessions_dir) as lg:
+        yield lg

@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sessionlog import SessionLogger, make_session_id, new_event_id
+from sessionlog._chain import line_digest
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_append_returns_id_and_seq_and_writes_one_line(logger: SessionLogger) -> None:
+    first = logger.append_event("s1", "user_message", "user", "terminal", data={"message": "hi"})
+    second = logger.append_event("s1", "tool_call", "claude_code", "Bash", dependencies={"depends_on": [first.event_id]})
+    ok, error = second
+    assert (ok, error) == (True, None)
+    assert (first.seq, second.seq) == (1, 2)
+    written = lines(logger.session_path("s1"))
+    assert [e["event_id"] for e in written] == [first.event_id, second.event_id]
+    assert written[1]["dependencies"]["depends_on"] == [first.event_id]
+
+
+def test_event_ids_are_long_unique_and_time_ordered() -> None:
+    ids = [new_event_id() for _ in range(20000)]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"evt_[0-9a-f]{32}", i) for i in ids)
+    assert [i[:16] for i in ids] == sorted(i[:16] for i in ids)
+
+
+def test_timestamps_are_utc_with_microseconds(logger: SessionLogger) -> None:
+    logger.append_event("s", "decision", "claude_code", "x")
+    stamp = lines(logger.session_path("s"))[0]["timestamp"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", stamp)
+    moment = datetime.fromisoformat(stamp)
+    assert abs((datetime.now(timezone.utc) - moment).total_seconds()) < 60
+
+
+def test_chain_fields_link_each_line_to_the_previous_bytes(logger: SessionLogger) -> None:
+    for i in range(3):
+        logger.append_event("s", "tool_call", "claude_code", "x", data={"i": i})
+    raw = logger.session_path("s").read_bytes().splitlines()
+    events = [json.loads(r) for r in raw]
+    assert [e["seq"] for e in events] == [1, 2, 3]
+    assert events[0]["prev"] is None
+    assert events[1]["prev"] == line_digest(raw[0])
+    assert events[2]["prev"] == line_digest(raw[1])
+    assert {e["session_id"] for e in events} == {"s"}
+
+
+def test_make_session_id() -> None:
+    when = datetime(2025, 12, 10, 14, 0, tzinfo=timezone.utc)
+    assert make_session_id("claude", when) == "claude_20251210_1400"
+    assert make_session_id("../evil agent", when) == "evil-agent_20251210_1400"
+
+
+BAD_INPUT: list[tuple[dict[str, Any], str]] = [
+    ({"event_type": "chat"}, "$.event_type"),
+    ({"agent": ""}, "$.provenance.agent"),
+    ({"agent": 7}, "$.provenance.agent"),
+    ({"source": None}, "$.provenance.source"),
+    ({"data": {"x": float("nan")}}, "$.data.x: nan is not a JSON number"),
+    ({"data": {"x": [1, float("inf")]}}, "$.data.x[1]: inf"),
+    ({"data": {"x": object()}}, "$.data.x: a object has no JSON representation"),
+    ({"data": {1: "a"}}, "key 1 is a int"),
+    ({"data": {"n": 2**70}}, "does not fit in 64 bits"),
+    ({"data": ["not", "an", "object"]}, "$.data"),
+    ({"causal_steps": [{"step": "no reasoning"}]}, "$.causal_steps[0]"),
+    ({"open_commitments": [{"commitment": "x", "status": "maybe"}]}, "$.open_commitments[0].status"),
+    ({"dependencies": {"depends_on": "evt_0123abcd"}}, "$.dependencies.depends_on"),
+    ({"timestamp": "2025-12-10 12:00"}, "$.timestamp"),
+    ({"confidence": 1.5}, "$.provenance.confidence"),
+    ({"data": {"blob": "x" * (1 << 20)}}, "the limit is 1048576"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), BAD_INPUT)
+def test_bad_input_is_refused_with_a_specific_message_and_changes_nothing(
+    logger: SessionLogger, change: dict[str, Any], message: str
+) -> None:
+    logger.append_event("s", "user_message", "user", "terminal", data={"message": "before"})
+    path = logger.session_path("s")
+    before = path.read_bytes()
+    args: dict[str, Any] = {"session_id": "s", "event_type": "tool_call", "agent": "claude_code", "source": "x"}
+    args.update(change)
+    ok, error = logger.append_event(**args)
+    assert not ok
+    assert error is not None and message in error, error
+    assert path.read_bytes() == before
+    # and the chain continues cleanly afterwards
+    assert logger.append_event("s", "decision", "claude_code", "x")[0]
+    assert logger.verify_session("s").ok
+
+
+@pytest.mark.parametrize(
+    "session_id", ["", "..", "../escape", "a/b", "a\\b", "a\x00b", "x" * 129, ".hidden", "a b", "naïve", "-rf", "a..b"]
+)
+def test_unsafe_session_ids_are_refused(logger: SessionLogger, session_id: str) -> None:
+    ok, error = logger.append_event(session_id, "tool_call", "claude_code", "x")
+    assert not ok and error and "session_id" in error
+    assert not logger.base_dir.exists() or list(logger.base_dir.iterdir()) == []
+
+
+def test_symlinked_session_file_is_not_followed(logger: SessionLogger, tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("precious\n")
+    logger.base_dir.mkdir(parents=True)
+    logger.session_path("s").symlink_to(target)
+    ok, error = logger.append_event("s", "tool_call", "claude_code", "x")
+    assert not ok and "symlink" in (error or "")
+    assert target.read_text() == "precious\n"
+    with pytest.raises(OSError):  # reading goes through O_NOFOLLOW too
+        logger.read_session("s")
+
+
+def test_max_event_bytes_is_configurable(sessions_dir: Path) -> None:
+    small = SessionLogger(sessions_dir, max_event_bytes=1000)
+    ok, error = small.append_event("s", "tool_call", "claude_code", "x", data={"blob": "y" * 2000})
+    assert not ok and "max_event_bytes" in (error or "")
+    assert small.append_event("s", "tool_call", "claude_code", "x", data={"blob": "y" * 100})[0]
+
+
+def test_caller_data_is_not_mutated_by_redaction(logger: SessionLogger) -> None:
+    data = {"env": {"GITHUB_TOKEN": "ghp_" + "a" * 36}, "list": ["password=hunter22"]}
+    snapshot = json.dumps(data)
+    assert logger.append_event("s", "tool_call", "claude_code", "x", data=data)[0]
+    assert json.dumps(data) == snapshot
+
+
+def test_fsync_option_writes_the_same_bytes(sessions_dir: Path) -> None:
+    durable = SessionLogger(sessions_dir, fsync=True)
+    assert durable.append_event("s", "tool_call", "claude_code", "x")[0]
+    assert durable.verify_session("s").ok
+
+
+def test_appending_after_legacy_lines_numbers_by_position(logger: SessionLogger) -> None:
+    from conftest import shared
+
+    legacy = shared("reference", "original-format", "test_session_001.jsonl").read_bytes()
+    logger.base_dir.mkdir(parents=True)
+    logger.session_path("old").write_bytes(legacy)
+    result = logger.append_event("old", "decision", "claude_code", "x")
+    assert result.seq == 4
+    raw = logger.session_path("old").read_bytes()
+    assert raw.startswith(legacy)
+    report = logger.verify_session("old")
+    assert report.ok and report.unchained == 3
+
+
+def test_session_file_replaced_behind_the_loggers_back_is_reopened(logger: SessionLogger) -> None:
+    logger.append_event("s", "tool_call", "claude_code", "x")
+    path = logger.session_path("s")
+    os.unlink(path)
+    result = logger.append_event("s", "tool_call", "claude_code", "x")
+    assert result.ok and result.seq == 1
+    assert len(path.read_text().splitlines()) == 1
