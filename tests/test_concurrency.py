@@ -1,0 +1,64 @@
+"""Many real processes and threads appending to one session."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from sessionlog import SessionLogger
+
+WRITER = """
+import sys
+from sessionlog import SessionLogger
+base, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+logger = SessionLogger(base)
+for i in range(count):
+    ok, error = logger.append_event("shared", "tool_call", f"agent-{worker}", "test",
+                                    data={"worker": worker, "i": i, "pad": "x" * 300})
+    if not ok:
+        sys.exit(f"append failed: {error}")
+"""
+
+
+@pytest.mark.slow
+def test_processes_lose_nothing_and_keep_the_chain(sessions_dir: Path) -> None:
+    workers, count = 4, 1500
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(sessions_dir), str(w), str(count)]) for w in range(workers)
+    ]
+    assert [p.wait(timeout=300) for p in procs] == [0] * workers
+    logger = SessionLogger(sessions_dir)
+    events = logger.read_session("shared")
+    assert events.errors == []
+    assert len(events) == workers * count
+    for w in range(workers):
+        mine = [e["data"]["i"] for e in events if e["data"]["worker"] == str(w)]
+        assert mine == list(range(count))  # each writer's events, complete and in its order
+    report = logger.verify_session("shared")
+    assert report.ok, report.findings[:5]
+
+
+def test_threads_share_one_logger_safely(logger: SessionLogger) -> None:
+    def work(n: int) -> None:
+        for i in range(300):
+            assert logger.append_event("t", "tool_call", "claude_code", "x", data={"t": n, "i": i}).ok
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(logger.read_session("t")) == 1800
+    assert logger.verify_session("t").ok
+
+
+def test_two_loggers_in_one_process_interleave_safely(sessions_dir: Path) -> None:
+    a, b = SessionLogger(sessions_dir), SessionLogger(sessions_dir)
+    for i in range(200):
+        assert (a if i % 3 else b).append_event("s", "tool_call", "claude_code", "x", data={"i": i}).ok
+    assert [e["data"]["i"] for e in a.read_session("s")] == list(range(200))
+    assert a.verify_session("s").ok

@@ -1,0 +1,91 @@
+"""Real kill -9 of writers; the next append recovers a torn tail and keeps its bytes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sessionlog import SessionLogger
+
+TEAR = """
+import os, signal, sys
+path, data = sys.argv[1], sys.argv[2].encode()
+fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+os.write(fd, data)  # half a line, then die as a crash would
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+LOOP = """
+import sys
+from sessionlog import SessionLogger
+logger = SessionLogger(sys.argv[1])
+i = 0
+while True:
+    result = logger.append_event("crash", "tool_call", "claude_code", "loop", data={"i": i, "pad": "y" * 20000})
+    assert result.ok, result.error
+    print(result.event_id, flush=True)
+    i += 1
+"""
+
+
+def test_torn_tail_after_kill_is_preserved_and_recorded(logger: SessionLogger) -> None:
+    first = logger.append_event("s", "user_message", "user", "terminal", data={"message": "go"})
+    path = logger.session_path("s")
+    intact = path.read_bytes()
+    torn = b'{"event_id":"evt_0123456789abcdef0123456789abcdef","timestamp":"2026-'
+    proc = subprocess.run([sys.executable, "-c", TEAR, str(path), torn.decode()], check=False)
+    assert proc.returncode == -signal.SIGKILL
+    assert path.read_bytes() == intact + torn
+
+    result = logger.append_event("s", "tool_call", "claude_code", "x", dependencies={"depends_on": [first.event_id]})
+    assert result.ok, result.error
+    assert result.seq == 3  # the recovery event took line 2
+    raw = path.read_bytes()
+    assert raw.startswith(intact)
+    events = [json.loads(line) for line in raw.splitlines()]
+    recovery = events[1]
+    assert recovery["event_type"] == "error"
+    assert recovery["provenance"]["agent"] == "sessionlog"
+    assert recovery["data"]["offset"] == len(intact)
+    assert recovery["data"]["length"] == len(torn)
+    saved = logger.base_dir / recovery["data"]["saved_to"]
+    assert saved.read_bytes() == torn  # never silently deleted
+    assert logger.verify_session("s").ok
+
+
+def test_file_with_only_a_torn_line_recovers(logger: SessionLogger) -> None:
+    logger.base_dir.mkdir(parents=True)
+    path = logger.session_path("s")
+    path.write_bytes(b'{"half')
+    assert logger.append_event("s", "tool_call", "claude_code", "x").ok
+    events = logger.read_session("s")
+    assert [e["event_type"] for e in events] == ["error", "tool_call"]
+    assert logger.verify_session("s").ok
+
+
+@pytest.mark.slow
+def test_writers_killed_at_random_moments_lose_no_acknowledged_event(sessions_dir: Path) -> None:
+    acknowledged: list[str] = []
+    for round_ in range(12):
+        proc = subprocess.Popen([sys.executable, "-c", LOOP, str(sessions_dir)], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        acknowledged.append(proc.stdout.readline().strip())  # at least one append done
+        time.sleep(0.01 + 0.013 * round_)
+        os.kill(proc.pid, signal.SIGKILL)
+        rest, _ = proc.communicate()
+        acknowledged.extend(line for line in rest.split() if line)
+    logger = SessionLogger(sessions_dir)
+    assert logger.append_event("crash", "decision", "claude_code", "after").ok
+    events = logger.read_session("crash")
+    assert events.errors == []
+    ids = {e["event_id"] for e in events}
+    assert set(acknowledged) <= ids
+    report = logger.verify_session("crash")
+    assert report.ok, report.findings[:3]
