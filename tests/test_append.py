@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,9 @@ def lines(path: Path) -> list[dict[str, Any]]:
 
 def test_append_returns_id_and_seq_and_writes_one_line(logger: SessionLogger) -> None:
     first = logger.append_event("s1", "user_message", "user", "terminal", data={"message": "hi"})
-    second = logger.append_event("s1", "tool_call", "claude_code", "Bash", dependencies={"depends_on": [first.event_id]})
+    second = logger.append_event(
+        "s1", "tool_call", "claude_code", "Bash", dependencies={"depends_on": [first.event_id]}
+    )
     ok, error = second
     assert (ok, error) == (True, None)
     assert (first.seq, second.seq) == (1, 2)
@@ -40,7 +42,7 @@ def test_timestamps_are_utc_with_microseconds(logger: SessionLogger) -> None:
     stamp = lines(logger.session_path("s"))[0]["timestamp"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", stamp)
     moment = datetime.fromisoformat(stamp)
-    assert abs((datetime.now(timezone.utc) - moment).total_seconds()) < 60
+    assert abs((datetime.now(UTC) - moment).total_seconds()) < 60
 
 
 def test_chain_fields_link_each_line_to_the_previous_bytes(logger: SessionLogger) -> None:
@@ -56,7 +58,7 @@ def test_chain_fields_link_each_line_to_the_previous_bytes(logger: SessionLogger
 
 
 def test_make_session_id() -> None:
-    when = datetime(2025, 12, 10, 14, 0, tzinfo=timezone.utc)
+    when = datetime(2025, 12, 10, 14, 0, tzinfo=UTC)
     assert make_session_id("claude", when) == "claude_20251210_1400"
     assert make_session_id("../evil agent", when) == "evil-agent_20251210_1400"
 

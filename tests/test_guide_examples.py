@@ -17,7 +17,9 @@ _BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 def guide_blocks() -> list[str]:
     text = shared("seed", "session-logging-usage-guide.md").read_text("utf-8")
     blocks = _BLOCK.findall(text)
-    return [re.sub(r"^from (session_logger|log_management) import", "from sessionlog import", b, flags=re.M) for b in blocks]
+    return [
+        re.sub(r"^from (session_logger|log_management) import", "from sessionlog import", b, flags=re.M) for b in blocks
+    ]
 
 
 def test_guide_has_the_examples_we_expect() -> None:
@@ -36,7 +38,10 @@ def test_every_guide_example_runs_in_a_fresh_git_repo(tmp_path: Path) -> None:
     assert "Error:" not in proc.stdout
     # The examples log where the guide says, and what they wrote is valid and chained.
     sessions = tmp_path / ".ai-agents" / "sessions"
-    assert sorted(p.name for p in sessions.glob("*.jsonl")) == ["my_session_20251210.jsonl", "session_20251210_1400.jsonl"]
+    assert sorted(p.name for p in sessions.glob("*.jsonl")) == [
+        "my_session_20251210.jsonl",
+        "session_20251210_1400.jsonl",
+    ]
     logger = SessionLogger(sessions)
     events = logger.read_session("session_20251210_1400")
     assert [e["event_type"] for e in events] == ["user_message", "tool_call", "error", "decision"]

@@ -3,14 +3,14 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from conftest import shared
 
 from sessionlog import LogManager, SessionLogger
 
-NOW = datetime(2026, 1, 20, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 20, tzinfo=UTC)
 
 
 def make(logger: SessionLogger, session_id: str, stamp: str | None, n: int = 3) -> bytes:

@@ -32,7 +32,9 @@ def test_time_bounds_compare_instants_not_strings(timeline: SessionLogger) -> No
     assert [e["event_type"] for e in after] == ["error", "decision"]
     before = timeline.query_events("t", before_timestamp="2025-12-10T13:40:00+01:00")  # 12:40Z
     assert [e["event_type"] for e in before] == ["user_message", "tool_call", "error"]
-    window = timeline.query_events("t", after_timestamp="2025-12-10T07:00:00-05:00", before_timestamp="2025-12-10T12:31:00Z")
+    window = timeline.query_events(
+        "t", after_timestamp="2025-12-10T07:00:00-05:00", before_timestamp="2025-12-10T12:31:00Z"
+    )
     assert [e["event_type"] for e in window] == ["error"]
 
 
@@ -78,7 +80,10 @@ def test_open_commitments_fold_latest_status(logger: SessionLogger) -> None:
     def say(*entries: dict[str, object]) -> None:
         assert logger.append_event("k", "commitment", "claude_code", "x", open_commitments=list(entries)).ok
 
-    say({"commitment": "Write docs", "status": "pending"}, {"id": "deploy", "commitment": "Deploy v1", "status": "pending"})
+    say(
+        {"commitment": "Write docs", "status": "pending"},
+        {"id": "deploy", "commitment": "Deploy v1", "status": "pending"},
+    )
     say({"id": "deploy", "commitment": "Deploy v1 to prod (renamed)", "status": "blocked"})
     say({"commitment": "Write docs", "status": "completed"}, {"commitment": "Add tests", "status": "in_progress"})
     say({"commitment": "Drop IE support", "status": "pending"})
@@ -96,12 +101,20 @@ def test_failure_history_in_order_with_origin(logger: SessionLogger) -> None:
     logger.append_event("f", "error", "claude_code", "x", failure_ledger=[{"attempt": "a1", "failure_reason": "r1"}])
     logger.append_event("f", "tool_call", "claude_code", "x")
     logger.append_event(
-        "f", "error", "gemini", "x",
-        failure_ledger=[{"attempt": "a2", "failure_reason": "r2", "error_code": "403"}, {"attempt": "a3", "failure_reason": "r3"}],
+        "f",
+        "error",
+        "gemini",
+        "x",
+        failure_ledger=[
+            {"attempt": "a2", "failure_reason": "r2", "error_code": "403"},
+            {"attempt": "a3", "failure_reason": "r3"},
+        ],
     )
     history = logger.get_failure_history("f")
     assert [(f["attempt"], f["event"]["line"], f["event"]["agent"]) for f in history] == [
-        ("a1", 1, "claude_code"), ("a2", 3, "gemini"), ("a3", 3, "gemini"),
+        ("a1", 1, "claude_code"),
+        ("a2", 3, "gemini"),
+        ("a3", 3, "gemini"),
     ]
     assert history[1]["error_code"] == "403"
 
@@ -109,8 +122,16 @@ def test_failure_history_in_order_with_origin(logger: SessionLogger) -> None:
 def test_causal_graph_ancestors_and_dangling_references(logger: SessionLogger) -> None:
     a = logger.append_event("g", "user_message", "user", "x")
     b = logger.append_event("g", "decision", "claude_code", "x", dependencies={"depends_on": [a.event_id]})
-    c = logger.append_event("g", "tool_call", "claude_code", "x", dependencies={"depends_on": [b.event_id, "evt_deadbeef"]})
-    d = logger.append_event("g", "state_change", "claude_code", "x", dependencies={"depends_on": [c.event_id, a.event_id], "blocks": ["evt_0000ffff"]})
+    c = logger.append_event(
+        "g", "tool_call", "claude_code", "x", dependencies={"depends_on": [b.event_id, "evt_deadbeef"]}
+    )
+    d = logger.append_event(
+        "g",
+        "state_change",
+        "claude_code",
+        "x",
+        dependencies={"depends_on": [c.event_id, a.event_id], "blocks": ["evt_0000ffff"]},
+    )
     assert [e["event_id"] for e in logger.get_ancestors("g", d.event_id or "")] == [c.event_id, a.event_id, b.event_id]
     with pytest.raises(KeyError):
         logger.get_ancestors("g", "evt_99999999")

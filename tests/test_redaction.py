@@ -25,7 +25,11 @@ SECRETS = {
 def test_provider_secrets_never_reach_disk(logger: SessionLogger, name: str) -> None:
     secret = SECRETS[name]
     result = logger.append_event(
-        "s", "tool_call", "claude_code", "Bash", data={"output": f"log line with {secret} inside", "nested": [{"v": secret}]}
+        "s",
+        "tool_call",
+        "claude_code",
+        "Bash",
+        data={"output": f"log line with {secret} inside", "nested": [{"v": secret}]},
     )
     assert result.ok, result.error
     raw = logger.session_path("s").read_text()
@@ -40,7 +44,11 @@ def test_provider_secrets_never_reach_disk(logger: SessionLogger, name: str) -> 
 def test_secret_named_fields_are_redacted(logger: SessionLogger) -> None:
     logger.append_event("s", "tool_call", "claude_code", "x", data={"password": "pw", "api_key": "k1", "max_tokens": 5})
     event = json.loads(logger.session_path("s").read_text())
-    assert event["data"] == {"password": "[REDACTED:secret_field]", "api_key": "[REDACTED:secret_field]", "max_tokens": 5}
+    assert event["data"] == {
+        "password": "[REDACTED:secret_field]",
+        "api_key": "[REDACTED:secret_field]",
+        "max_tokens": 5,
+    }
 
 
 def test_ordinary_text_is_left_alone(logger: SessionLogger) -> None:

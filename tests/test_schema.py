@@ -50,7 +50,10 @@ BASE = {
         ({"provenance": {"source": "x"}}, "$.provenance"),
         ({"provenance": {"source": "x", "agent": "../../etc"}}, "$.provenance.agent"),
         ({"provenance": {"source": "x", "agent": "a", "confidence": 2}}, "$.provenance.confidence"),
-        ({"failure_ledger": [{"attempt": "a", "failure_reason": "b", "timestamp": "noon"}]}, "$.failure_ledger[0].timestamp"),
+        (
+            {"failure_ledger": [{"attempt": "a", "failure_reason": "b", "timestamp": "noon"}]},
+            "$.failure_ledger[0].timestamp",
+        ),
         ({"open_commitments": [{"commitment": "a", "status": "done"}]}, "$.open_commitments[0].status"),
         ({"seq": 0}, "$.seq"),
         ({"prev": "md5:abc"}, "$.prev"),
@@ -62,7 +65,9 @@ def test_violations_are_named_by_json_path(change: dict[str, object], where: str
     assert error.startswith(where + ":"), error
 
 
-@pytest.mark.parametrize("agent", ["claude_code", "gemini-2.5-pro", "Codex CLI", "user", "my.agent@host", "gpt-5 (high)"])
+@pytest.mark.parametrize(
+    "agent", ["claude_code", "gemini-2.5-pro", "Codex CLI", "user", "my.agent@host", "gpt-5 (high)"]
+)
 def test_agent_is_any_sane_name(agent: str) -> None:
     assert SchemaSet().error({**BASE, "provenance": {"source": "s", "agent": agent}}) is None
 
@@ -88,5 +93,5 @@ def test_broken_repo_schema_is_a_clear_error(sessions_dir: Path) -> None:
     context = sessions_dir.parent / "session_context"
     context.mkdir(parents=True)
     (context / "SESSION_LOG_SCHEMA.json").write_text("{not json")
-    with pytest.raises(SchemaError, match="SESSION_LOG_SCHEMA.json: cannot load schema"):
+    with pytest.raises(SchemaError, match=r"SESSION_LOG_SCHEMA\.json: cannot load schema"):
         SessionLogger(sessions_dir)
