@@ -9,7 +9,8 @@ import orjson
 
 def line_digest(line: bytes) -> str:
     """Return ``sha256:<hex>`` of one line's bytes, without its newline."""
-    return "sha256:" + hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+    end = len(line) - 1 if line.endswith(b"\n") else len(line)
+    return "sha256:" + hashlib.sha256(memoryview(line)[:end]).hexdigest()
 
 
 def chain_suffix(seq: int, prev: str | None) -> bytes:

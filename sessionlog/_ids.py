@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
@@ -26,11 +27,16 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+@functools.lru_cache(maxsize=256)
+def _session_id_ok(session_id: str) -> bool:
+    return SESSION_ID_RE.fullmatch(session_id) is not None
+
+
 def session_id_error(session_id: object) -> str | None:
     """Return why *session_id* is not safe as a file name, or None if it is."""
     if not isinstance(session_id, str):
         return f"session_id must be a string, got {type(session_id).__name__}"
-    if SESSION_ID_RE.fullmatch(session_id):
+    if _session_id_ok(session_id):
         return None
     if not session_id:
         return "session_id is empty"

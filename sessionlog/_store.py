@@ -56,16 +56,17 @@ class SessionFile:
 
     def append(self, bodies: list[bytes], *, fsync: bool, recovery: RecoveryEncoder) -> int:
         """Append each encoded event of *bodies* (without chain fields); return the last seq."""
-        fd = self._locked_fd()
+        fd, size_now = self._locked_fd()
         try:
-            size, seq, digest = self._tail_state(fd, recovery, fsync=fsync)
-            chunk = bytearray()
+            size, seq, digest = self._tail_state(fd, size_now, recovery, fsync=fsync)
+            lines = []
             for body in bodies:
                 seq += 1
                 line = body[:-1] + chain_suffix(seq, digest) + b"\n"
                 digest = line_digest(line)
-                chunk += line
-            self._write(fd, bytes(chunk), size)
+                lines.append(line)
+            chunk = lines[0] if len(lines) == 1 else b"".join(lines)
+            self._write(fd, chunk, size)
             if fsync:
                 os.fsync(fd)
             self._tail = _Tail(size + len(chunk), seq, digest)
@@ -73,13 +74,15 @@ class SessionFile:
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
-    def _locked_fd(self) -> int:
+    def _locked_fd(self) -> tuple[int, int]:
+        """Lock the open file and return ``(fd, size)``."""
         while True:
             if self._fd < 0:
                 self._open()
             fcntl.flock(self._fd, fcntl.LOCK_EX)
-            if os.fstat(self._fd).st_nlink > 0:
-                return self._fd
+            st = os.fstat(self._fd)
+            if st.st_nlink > 0:
+                return self._fd, st.st_size
             # Archived or replaced while we waited: this inode is no longer the session.
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             self.close()
@@ -98,13 +101,11 @@ class SessionFile:
             raise AppendError(f"{self.path} is not a regular file")
         self._tail = None
 
-    def _tail_state(self, fd: int, recovery: RecoveryEncoder, *, fsync: bool) -> tuple[int, int, str | None]:
+    def _tail_state(self, fd: int, size: int, recovery: RecoveryEncoder, *, fsync: bool) -> tuple[int, int, str | None]:
         """Return ``(size, last_seq, last_digest)``, recovering a torn tail first."""
-        st = os.fstat(fd)
         cached = self._tail
-        if cached is not None and cached.size == st.st_size:
+        if cached is not None and cached.size == size:
             return cached.size, cached.seq, cached.digest
-        size = st.st_size
         if size == 0:
             return 0, 0, None
         if os.pread(fd, 1, size - 1) != b"\n":
