@@ -8,7 +8,25 @@ from typing import Any
 TOOLS = ["Bash", "Read", "Edit", "Grep", "Write"]
 TYPES = ["tool_call", "tool_call", "tool_call", "decision", "state_change", "error", "user_message"]
 AGENTS = ["claude_code", "codex", "gemini"]
-WORDS = "the deploy script fails on network errors retry with backoff and log the response body before exit".split()
+WORDS = [
+    "the",
+    "deploy",
+    "script",
+    "fails",
+    "on",
+    "network",
+    "errors",
+    "retry",
+    "with",
+    "backoff",
+    "and",
+    "log",
+    "the",
+    "response",
+    "body",
+    "before",
+    "exit",
+]
 
 
 def event_fields(i: int, rng: random.Random) -> dict[str, Any]:
@@ -25,7 +43,13 @@ def event_fields(i: int, rng: random.Random) -> dict[str, Any]:
             "output": text,
             "files": [f"src/module_{(i + k) % 97}.py" for k in range(5)],
         },
-        "causal_steps": [{"step": "Ran the step script", "reasoning": "the plan says so", "alternatives_considered": ["skip", "defer"]}],
+        "causal_steps": [
+            {
+                "step": "Ran the step script",
+                "reasoning": "the plan says so",
+                "alternatives_considered": ["skip", "defer"],
+            }
+        ],
     }
 
 

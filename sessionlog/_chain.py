@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-import orjson
-
 
 def line_digest(line: bytes) -> str:
     """Return ``sha256:<hex>`` of one line's bytes, without its newline."""
@@ -15,7 +13,9 @@ def line_digest(line: bytes) -> str:
 
 def chain_suffix(seq: int, prev: str | None) -> bytes:
     """The bytes that close an encoded event with its chain fields."""
-    return b',"seq":%d,"prev":%s}' % (seq, orjson.dumps(prev))
+    if prev is None:
+        return b',"seq":%d,"prev":null}' % seq
+    return b',"seq":%d,"prev":"%s"}' % (seq, prev.encode())
 
 
 def chain_problem(

@@ -39,17 +39,27 @@ SYSTEM_AGENT = "sessionlog"
 class AppendResult(tuple[bool, "str | None"]):
     """``(ok, error)``, as the usage guide unpacks it, plus what was written.
 
-    ``event_id`` and ``seq`` name the event just appended (None on failure),
-    so a later event can list it in ``dependencies``.
+    ``event_id`` and ``seq`` name the (last) event just appended (None on
+    failure), so a later event can list it in ``dependencies``;
+    ``event_ids`` lists every event an ``append_events`` call wrote.
     """
 
     event_id: str | None
     seq: int | None
+    event_ids: tuple[str, ...]
 
-    def __new__(cls, ok: bool, error: str | None, event_id: str | None = None, seq: int | None = None) -> AppendResult:
+    def __new__(
+        cls,
+        ok: bool,
+        error: str | None,
+        event_id: str | None = None,
+        seq: int | None = None,
+        event_ids: tuple[str, ...] = (),
+    ) -> AppendResult:
         self = super().__new__(cls, (ok, error))
         self.event_id = event_id
         self.seq = seq
+        self.event_ids = event_ids
         return self
 
     @property
@@ -63,6 +73,47 @@ class AppendResult(tuple[bool, "str | None"]):
 
 def _failure(message: str) -> AppendResult:
     return AppendResult(False, message)
+
+
+def _new_event(
+    session_id: str,
+    event_type: str,
+    agent: str,
+    source: str,
+    blocks: tuple[Any, ...],
+    confidence: float | None,
+    timestamp: str | None,
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "event_id": new_event_id(),
+        "timestamp": utc_now() if timestamp is None else timestamp,
+        "session_id": session_id,
+        "event_type": event_type,
+        "provenance": {"source": source, "agent": agent},
+    }
+    if confidence is not None:
+        event["provenance"]["confidence"] = confidence
+    for name, value in zip(_OPTIONAL_BLOCKS, blocks, strict=True):
+        if value is not None:
+            event[name] = value
+    return event
+
+
+_FIELDS = frozenset({"event_type", "agent", "source", "confidence", "timestamp", *_OPTIONAL_BLOCKS})
+
+
+def _new_event_from(session_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = fields.keys() - _FIELDS
+    if unknown:
+        raise TypeError(f"unknown field(s) {', '.join(sorted(unknown))}")
+    missing = [name for name in ("event_type", "agent", "source") if name not in fields]
+    if missing:
+        raise TypeError(f"missing {', '.join(missing)}")
+    blocks = tuple(fields.get(name) for name in _OPTIONAL_BLOCKS)
+    return _new_event(
+        session_id, fields["event_type"], fields["agent"], fields["source"],
+        blocks, fields.get("confidence"), fields.get("timestamp"),
+    )  # fmt: skip
 
 
 class SessionLogger:
@@ -119,26 +170,54 @@ class SessionLogger:
         problem = session_id_error(session_id)
         if problem is not None:
             return _failure(problem)
-        event: dict[str, Any] = {
-            "event_id": new_event_id(),
-            "timestamp": utc_now() if timestamp is None else timestamp,
-            "session_id": session_id,
-            "event_type": event_type,
-            "provenance": {"source": source, "agent": agent},
-        }
-        if confidence is not None:
-            event["provenance"]["confidence"] = confidence
-        blocks = (data, causal_steps, active_constraints, failure_ledger, open_commitments, key_entities, dependencies)
-        for name, value in zip(_OPTIONAL_BLOCKS, blocks, strict=True):
-            if value is not None:
-                event[name] = value
+        event = _new_event(
+            session_id, event_type, agent, source,
+            (data, causal_steps, active_constraints, failure_ledger, open_commitments, key_entities, dependencies),
+            confidence, timestamp,
+        )  # fmt: skip
         encoded = self._encode(event)
         if isinstance(encoded, AppendResult):
             return encoded
-        return self._append(session_id, [encoded], event["event_id"])
+        return self._append(session_id, [encoded], [event["event_id"]])
 
-    def _encode(self, event: dict[str, Any]) -> bytes | AppendResult:
-        """Redact, validate and serialize *event*; a refusal comes back as an AppendResult."""
+    def append_events(self, session_id: str, events: Iterable[Mapping[str, Any]]) -> AppendResult:
+        """Append several events in order, all under one lock and one write, or none.
+
+        Each item holds append_event's keyword arguments (``event_type``,
+        ``agent``, ``source``, ``data``...). A refusal names the item's index;
+        nothing is written then. The result's ``event_ids`` lists every id.
+        """
+        problem = session_id_error(session_id)
+        if problem is not None:
+            return _failure(problem)
+        built: list[dict[str, Any]] = []
+        bodies: list[bytes] = []
+        for index, fields in enumerate(events):
+            try:
+                event = _new_event_from(session_id, fields)
+            except (TypeError, KeyError) as exc:
+                return _failure(f"event {index}: {exc}")
+            encoded = self._encode(event, scan=False)
+            if isinstance(encoded, AppendResult):
+                return _failure(f"event {index}: {encoded.error}")
+            built.append(event)
+            bodies.append(encoded)
+        if not bodies:
+            return _failure("no events to append")
+        if self.redactor is not None and self.redactor.might_contain_secret(b"\n".join(bodies)):
+            for index, event in enumerate(built):  # rare: only batches that may hold a secret
+                if self.redactor.might_contain_secret(bodies[index]):
+                    encoded = self._encode(event)
+                    if isinstance(encoded, AppendResult):
+                        return _failure(f"event {index}: {encoded.error}")
+                    bodies[index] = encoded
+        return self._append(session_id, bodies, [e["event_id"] for e in built])
+
+    def _encode(self, event: dict[str, Any], *, scan: bool = True) -> bytes | AppendResult:
+        """Redact, validate and serialize *event*; a refusal comes back as an AppendResult.
+
+        With ``scan=False`` the caller takes over the cheap secret test.
+        """
         try:
             body = orjson.dumps(event)
         except (TypeError, orjson.JSONEncodeError) as exc:
@@ -147,7 +226,7 @@ class SessionLogger:
             problem = unrepresentable(event)
             if problem is not None:
                 return _failure(f"event is not JSON: {problem}")
-        if self.redactor is not None and self.redactor.might_contain_secret(body):
+        if scan and self.redactor is not None and self.redactor.might_contain_secret(body):
             found = self.redactor.redact(event)
             if found:
                 event["redactions"] = found
@@ -161,33 +240,32 @@ class SessionLogger:
             )
         return body
 
-    def _append(self, session_id: str, bodies: list[bytes], event_id: str) -> AppendResult:
+    def _append(self, session_id: str, bodies: list[bytes], event_ids: list[str]) -> AppendResult:
         with self._lock:
             handle = self._file(session_id)
             try:
-                seq = handle.append(bodies, fsync=self.fsync, recovery=self._recovery_event(session_id))
+                seq = handle.append(bodies, self.fsync, self._recovery_event)
             except AppendError as exc:
                 handle.close()
                 return _failure(str(exc))
             except OSError as exc:
                 handle.close()
                 return _failure(f"cannot append to {handle.path}: {exc}")
-        return AppendResult(True, None, event_id, seq)
+        return AppendResult(True, None, event_ids[-1], seq, tuple(event_ids))
 
-    def _recovery_event(self, session_id: str) -> Any:
-        def encode(facts: dict[str, object]) -> bytes:
-            return orjson.dumps(
-                {
-                    "event_id": new_event_id(),
-                    "timestamp": utc_now(),
-                    "session_id": session_id,
-                    "event_type": "error",
-                    "provenance": {"source": "sessionlog.recovery", "agent": SYSTEM_AGENT},
-                    "data": facts,
-                }
-            )
-
-        return encode
+    @staticmethod
+    def _recovery_event(session_id: str, facts: dict[str, object]) -> bytes:
+        """The ``error`` event that records a recovered torn tail."""
+        return orjson.dumps(
+            {
+                "event_id": new_event_id(),
+                "timestamp": utc_now(),
+                "session_id": session_id,
+                "event_type": "error",
+                "provenance": {"source": "sessionlog.recovery", "agent": SYSTEM_AGENT},
+                "data": facts,
+            }
+        )
 
     def _file(self, session_id: str) -> SessionFile:
         handle = self._files.get(session_id)

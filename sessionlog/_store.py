@@ -25,8 +25,8 @@ from ._chain import chain_suffix, line_digest
 _CHUNK = 1 << 16
 RECOVERED_DIR = ".recovered"
 
-RecoveryEncoder = Callable[[dict[str, object]], bytes]
-"""Given facts about a recovered torn tail, return the encoded ``error`` event."""
+RecoveryEncoder = Callable[[str, dict[str, object]], bytes]
+"""Given the session id and facts about a recovered torn tail, return the encoded ``error`` event."""
 
 
 class _Tail(NamedTuple):
@@ -54,7 +54,7 @@ class SessionFile:
             self._fd = -1
         self._tail = None
 
-    def append(self, bodies: list[bytes], *, fsync: bool, recovery: RecoveryEncoder) -> int:
+    def append(self, bodies: list[bytes], fsync: bool, recovery: RecoveryEncoder) -> int:
         """Append each encoded event of *bodies* (without chain fields); return the last seq."""
         fd, size_now = self._locked_fd()
         try:
@@ -111,7 +111,7 @@ class SessionFile:
         if os.pread(fd, 1, size - 1) != b"\n":
             size, facts = self._recover_torn_tail(fd, size)
             last_seq, digest = self._read_last(fd, size)
-            body = recovery(facts)
+            body = recovery(self.session_id, facts)
             line = body[:-1] + chain_suffix(last_seq + 1, digest) + b"\n"
             self._write(fd, line, size)
             if fsync:

@@ -163,3 +163,42 @@ def test_session_file_replaced_behind_the_loggers_back_is_reopened(logger: Sessi
     result = logger.append_event("s", "tool_call", "claude_code", "x")
     assert result.ok and result.seq == 1
     assert len(path.read_text().splitlines()) == 1
+
+
+def test_append_events_writes_all_in_order_under_one_lock(logger: SessionLogger) -> None:
+    logger.append_event("b", "user_message", "user", "terminal")
+    items = [{"event_type": "tool_call", "agent": "codex", "source": "sh", "data": {"i": i}} for i in range(5)]
+    items[2]["data"] = {"env": "OPENAI_API_KEY=sk-proj-" + "x" * 30}
+    result = logger.append_events("b", items)
+    assert result.ok, result.error
+    events = logger.read_session("b")
+    assert [e["event_id"] for e in events[1:]] == list(result.event_ids)
+    assert result.seq == 6 and result.event_id == result.event_ids[-1]
+    assert "sk-proj-" not in logger.session_path("b").read_text()
+    assert events[3]["redactions"] == [{"path": "$.data.env", "kind": "openai_api_key"}]
+    assert logger.verify_session("b").ok
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"event_type": "chat", "agent": "codex", "source": "sh"}, "event 1: invalid event: $.event_type"),
+        ({"agent": "codex", "source": "sh"}, "event 1: missing event_type"),
+        (
+            {"event_type": "error", "agent": "codex", "source": "sh", "colour": "red"},
+            "event 1: unknown field(s) colour",
+        ),
+        (
+            {"event_type": "error", "agent": "codex", "source": "sh", "data": {"x": float("nan")}},
+            "event 1: event is not JSON",
+        ),
+    ],
+)
+def test_append_events_is_all_or_nothing(logger: SessionLogger, bad: dict[str, Any], message: str) -> None:
+    logger.append_event("b", "user_message", "user", "terminal")
+    before = logger.session_path("b").read_bytes()
+    good = {"event_type": "tool_call", "agent": "codex", "source": "sh"}
+    ok, error = logger.append_events("b", [good, bad, good])
+    assert not ok and error is not None and error.startswith(message), error
+    assert logger.session_path("b").read_bytes() == before
+    assert not logger.append_events("b", []).ok
