@@ -354,16 +354,34 @@ class SessionLogger:
 
         Raises ValueError for a malformed or offset-less time bound.
         """
+        errors: list[ParseError] = []
+        found = self.iter_query_events(session_id, event_type, agent, after_timestamp, before_timestamp, errors=errors)
+        with gc_paused():
+            events = [event for _, event in found]
+        return _queries.SessionEvents(events, errors)
+
+    def iter_query_events(
+        self,
+        session_id: str,
+        event_type: str | None = None,
+        agent: str | None = None,
+        after_timestamp: str | datetime | None = None,
+        before_timestamp: str | datetime | None = None,
+        *,
+        errors: list[ParseError] | None = None,
+    ) -> Iterator[tuple[int, Event]]:
+        """Stream ``(line_no, event)`` for query_events' filters; memory stays flat.
+
+        Unreadable lines go to *errors* when a list is given. The bounds are
+        checked before the first line is read (ValueError when malformed).
+        """
         wanted = _queries.EventFilter.build(
             event_type=event_type,
             agent=agent,
             after_timestamp=after_timestamp,
             before_timestamp=before_timestamp,
         )
-        errors: list[ParseError] = []
-        with gc_paused():
-            events = [event for _, event in wanted.select(self._lines(session_id), errors)]
-        return _queries.SessionEvents(events, errors)
+        return wanted.select(self._lines(session_id), errors if errors is not None else [])
 
     def get_open_commitments(self, session_id: str) -> list[dict[str, Any]]:
         """Commitments whose latest status is neither completed nor cancelled."""

@@ -114,16 +114,41 @@ class EventFilter:
         unless it holds a ``\\u`` escape that could spell them differently.
         """
         needles = self._needles()
+        escape = b"\\u"
+        after = self.after.encode() if self.after is not None else None
+        before = self.before.encode() if self.before is not None else None
         for line_no, raw in lines:
-            if needles and b"\\u" not in raw and not all(n in raw for n in needles):
-                continue
-            if not raw.strip():
-                continue
-            event = decode_line(line_no, raw)
-            if isinstance(event, ParseError):
-                errors.append(event)
-            elif self.matches(event):
-                yield line_no, event
+            # Cheap byte tests first: most lines of a filtered query are never parsed.
+            for needle in needles:
+                if needle not in raw and escape not in raw:
+                    break
+            else:
+                if (after is not None or before is not None) and raw.startswith(_OWN_PREFIX):
+                    stamp = _own_timestamp(raw)
+                    if stamp is not None and (
+                        (after is not None and stamp <= after) or (before is not None and stamp >= before)
+                    ):
+                        continue
+                if raw.isspace():
+                    continue
+                event = decode_line(line_no, raw)
+                if isinstance(event, ParseError):
+                    errors.append(event)
+                elif self.matches(event):
+                    yield line_no, event
+
+
+# sessionlog writes every line as {"event_id":"evt_<32 hex>","timestamp":"<27 chars>Z",...
+_OWN_PREFIX = b'{"event_id":"evt_'
+_STAMP_AT = len(_OWN_PREFIX) + 32 + len(b'","timestamp":"')
+
+
+def _own_timestamp(raw: bytes) -> bytes | None:
+    """The canonical timestamp of a line sessionlog wrote, read by position; None otherwise."""
+    if raw[_STAMP_AT - 15 : _STAMP_AT] != b'","timestamp":"' or raw[_STAMP_AT + 26 : _STAMP_AT + 28] != b'Z"':
+        return None
+    stamp = raw[_STAMP_AT : _STAMP_AT + 27]
+    return stamp if stamp[10:11] == b"T" and stamp[19:20] == b"." else None
 
 
 def _origin(line_no: int, event: Event) -> dict[str, Any]:

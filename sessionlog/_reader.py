@@ -55,7 +55,7 @@ def decode_line(line_no: int, raw: bytes) -> Event | ParseError:
 def iter_events(stream: BinaryIO) -> Iterator[tuple[int, Event | ParseError]]:
     """Yield ``(line_no, event | ParseError)`` for every non-blank line of *stream*."""
     for line_no, raw in iter_lines(stream):
-        if raw.strip():
+        if not raw.isspace():
             yield line_no, decode_line(line_no, raw)
 
 

@@ -146,3 +146,18 @@ def test_reference_to_a_later_event_is_not_dangling(logger: SessionLogger, sessi
     first = logger.append_event("h", "tool_call", "claude_code", "x")
     logger.append_event("h", "decision", "claude_code", "x", dependencies={"blocks": [first.event_id]})
     assert logger.find_dangling_references("h") == []
+
+
+def test_byte_level_time_prefilter_agrees_with_parsing(logger: SessionLogger) -> None:
+    stamps = ["2025-12-10T11:59:59.999999Z", "2025-12-10T12:00:00.000000Z", "2025-12-10T12:00:00.000001Z"]
+    for stamp in stamps:
+        assert logger.append_event("p", "tool_call", "claude_code", "x", timestamp=stamp).ok
+    with logger.session_path("p").open("ab") as out:  # a legacy line, parsed the slow way
+        out.write(
+            b'{"event_id": "evt_0123abcd", "timestamp": "2025-12-10T12:00:00.5Z", "event_type": "error", '
+            b'"provenance": {"source": "s", "agent": "user"}}\n'
+        )
+    after = logger.query_events("p", after_timestamp="2025-12-10T12:00:00Z")
+    assert [e["timestamp"] for e in after] == [stamps[2], "2025-12-10T12:00:00.5Z"]
+    before = logger.query_events("p", before_timestamp="2025-12-10T13:00:00.000001+01:00")
+    assert [e["timestamp"] for e in before] == stamps[:2]
