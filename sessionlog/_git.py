@@ -65,3 +65,191 @@ def toplevel(cwd: Path | str | None = None) -> Path | None:
         return None
     text = out.decode("utf-8", "surrogateescape").strip()
     return Path(text) if text else None
+
+
+ZERO_OID_CHARS = frozenset("0")
+
+
+def is_null_oid(oid: str | None) -> bool:
+    """True for None, empty, or git's all-zeros object name (a ref that does not exist)."""
+    return not oid or set(oid) <= ZERO_OID_CHARS
+
+
+def rev_parse(rev: str, *, cwd: Path | str | None = None) -> str | None:
+    """The full object name of *rev* (a commit), or None if it does not resolve."""
+    try:
+        out = run(("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"), cwd=cwd)
+    except GitError:
+        return None
+    return out.decode().strip() or None
+
+
+def object_format(cwd: Path | str | None = None) -> str:
+    """``sha1`` or ``sha256``."""
+    try:
+        return run(("rev-parse", "--show-object-format"), cwd=cwd).decode().strip() or "sha1"
+    except GitError:
+        return "sha1"
+
+
+def empty_tree(cwd: Path | str | None = None) -> str:
+    return run(("hash-object", "-t", "tree", "--stdin"), cwd=cwd, input=b"").decode().strip()
+
+
+def is_ancestor(ancestor: str, descendant: str, *, cwd: Path | str | None = None) -> bool:
+    proc = subprocess.run(
+        ("git", "merge-base", "--is-ancestor", ancestor, descendant),
+        cwd=cwd, capture_output=True, env=_env(None, isolate=False), check=False,
+    )  # fmt: skip
+    return proc.returncode == 0
+
+
+class RawChange:
+    """One line of ``git diff --raw``: a path's mode and blob before and after."""
+
+    __slots__ = ("new_mode", "new_oid", "old_mode", "old_oid", "path", "status")
+
+    def __init__(self, old_mode: str, new_mode: str, old_oid: str, new_oid: str, status: str, path: str) -> None:
+        self.old_mode, self.new_mode = old_mode, new_mode
+        self.old_oid, self.new_oid = old_oid, new_oid
+        self.status, self.path = status, path
+
+    def __repr__(self) -> str:
+        return f"RawChange({self.status} {self.path})"
+
+
+def _parse_raw(out: bytes) -> list[RawChange]:
+    parts = out.split(b"\0")
+    changes = []
+    for i in range(0, len(parts) - 1, 2):
+        meta, path = parts[i].decode(), parts[i + 1].decode("utf-8", "surrogateescape")
+        old_mode, new_mode, old_oid, new_oid, status = meta.lstrip(":").split(" ")
+        changes.append(RawChange(old_mode, new_mode, old_oid, new_oid, status[0], path))
+    return changes
+
+
+def diff_trees(old: str, new: str, paths: Sequence[str], *, cwd: Path | str | None = None) -> list[RawChange]:
+    """Changes between two tree-ishes under *paths*, renames shown as delete + add."""
+    out = run(("diff-tree", "-r", "-z", "--raw", "--no-renames", "--full-index", old, new, "--", *paths), cwd=cwd)
+    return _parse_raw(out)
+
+
+def diff_index(rev: str, paths: Sequence[str], *, cwd: Path | str | None = None) -> list[RawChange]:
+    """Changes from *rev* to the index (what the next commit will record) under *paths*."""
+    out = run(("diff-index", "-z", "--raw", "--cached", "--no-renames", "--full-index", rev, "--", *paths), cwd=cwd)
+    return _parse_raw(out)
+
+
+def worktree_matches_index(path: str, *, cwd: Path | str | None = None) -> bool:
+    """True when git's stat cache says the work-tree file is what the index holds."""
+    proc = subprocess.run(
+        ("git", "diff-files", "--quiet", "--", path),
+        cwd=cwd,
+        capture_output=True,
+        env=_env(None, isolate=False),
+        check=False,
+    )
+    return proc.returncode == 0
+
+
+def rev_list(base: str | None, head: str, *, cwd: Path | str | None = None) -> list[tuple[str, list[str]]]:
+    """Commits in ``base..head`` (all ancestors of head if base is None), oldest first, with parents."""
+    spec = (head,) if base is None else (head, "--not", base)
+    out = run(("rev-list", "--reverse", "--topo-order", "--parents", *spec, "--"), cwd=cwd).decode()
+    rows = [line.split() for line in out.splitlines() if line]
+    return [(row[0], row[1:]) for row in rows]
+
+
+class Blobs:
+    """Blob sizes and contents from one long-lived ``git cat-file --batch-command``."""
+
+    def __init__(self, cwd: Path | str | None = None) -> None:
+        self._proc = subprocess.Popen(
+            ("git", "cat-file", "--batch-command"), cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            env=_env(None, isolate=False),
+        )  # fmt: skip
+
+    def _ask(self, command: str, oid: str) -> tuple[str, int]:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(f"{command} {oid}\n".encode())
+        self._proc.stdin.flush()
+        header = self._proc.stdout.readline().decode().split()
+        if len(header) != 3:
+            raise GitError(f"git cat-file: object {oid} is missing ({' '.join(header)})")
+        return header[1], int(header[2])
+
+    def size(self, oid: str) -> int:
+        return self._ask("info", oid)[1]
+
+    def read(self, oid: str) -> bytes:
+        kind, size = self._ask("contents", oid)
+        assert self._proc.stdout is not None
+        data = self._proc.stdout.read(size + 1)[:-1]
+        if kind != "blob":
+            raise GitError(f"git cat-file: {oid} is a {kind}, not a blob")
+        return data
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        self._proc.wait()
+
+    def __enter__(self) -> Blobs:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def blob_id(data: bytes | memoryview, fmt: str) -> str:
+    """The git object name *data* would have as a blob, without writing it."""
+    import hashlib
+
+    digest = hashlib.new(fmt)
+    digest.update(b"blob %d\0" % len(data))
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def git_path(name: str, *, cwd: Path | str | None = None, common: bool = False) -> Path:
+    """A path inside the repository's git directory (``--git-path``), absolute."""
+    args = (
+        ("rev-parse", "--path-format=absolute", "--git-common-dir")
+        if common
+        else ("rev-parse", "--path-format=absolute", "--git-path", name)
+    )
+    out = Path(run(args, cwd=cwd).decode().strip())
+    return out / name if common else out
+
+
+def current_branch(*, cwd: Path | str | None = None) -> str | None:
+    """The checked-out branch's short name, or None when HEAD is detached."""
+    out = run(("symbolic-ref", "--quiet", "--short", "HEAD"), cwd=cwd, check=False).decode().strip()
+    return out or None
+
+
+def commit_info(rev: str, *, cwd: Path | str | None = None) -> dict[str, object]:
+    """sha, parents, author, subject and trailers of one commit."""
+    fmt = "%H%x00%P%x00%an <%ae>%x00%s%x00%(trailers:unfold,only)"
+    sha, parents, author, subject, trailers = (
+        run(("log", "-1", f"--format={fmt}", rev, "--"), cwd=cwd).decode("utf-8", "replace").split("\0")
+    )
+    pairs = [line.split(":", 1) for line in trailers.splitlines() if ":" in line]
+    return {
+        "sha": sha,
+        "parents": parents.split(),
+        "author": author,
+        "subject": subject,
+        "trailers": [(k.strip(), v.strip()) for k, v in pairs],
+    }
+
+
+def files_touched(sha: str, parents: Sequence[str], *, cwd: Path | str | None = None) -> list[str]:
+    """Paths a commit changed against its first parent (all paths for a root commit)."""
+    args = ("diff-tree", "-r", "-z", "--name-only", "--no-commit-id")
+    out = run((*args, parents[0], sha) if parents else (*args, "--root", sha), cwd=cwd)
+    return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+
+def add(paths: Sequence[str | Path], *, cwd: Path | str | None = None) -> None:
+    run(("add", "--", *[str(p) for p in paths]), cwd=cwd)

@@ -75,6 +75,11 @@ def _failure(message: str) -> AppendResult:
     return AppendResult(False, message)
 
 
+def _strip_origin(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A query result back in its logged shape (without the keys queries add)."""
+    return {k: v for k, v in entry.items() if k not in ("event", "first_event_id")}
+
+
 def _new_event(
     session_id: str,
     event_type: str,
@@ -212,6 +217,46 @@ class SessionLogger:
                         return _failure(f"event {index}: {encoded.error}")
                     bodies[index] = encoded
         return self._append(session_id, bodies, [e["event_id"] for e in built])
+
+    def log_handoff(
+        self,
+        session_id: str,
+        from_agent: str,
+        to_agent: str,
+        summary: str | None = None,
+        *,
+        from_session: str | None = None,
+        recent_failures: int = 10,
+        source: str = "handoff",
+        data: Mapping[str, Any] | None = None,
+    ) -> AppendResult:
+        """Log that *from_agent* hands the work to *to_agent*, carrying state forward.
+
+        The event (a ``state_change`` with ``data.kind == "handoff"``) repeats
+        the open commitments and the last *recent_failures* failures of
+        *from_session* (default: *session_id*), so the next agent finds them in
+        its own session's queries.
+        """
+        origin = from_session or session_id
+        try:
+            commitments = [_strip_origin(c) for c in self.get_open_commitments(origin)]
+            failures = (
+                [_strip_origin(f) for f in self.get_failure_history(origin)][-recent_failures:]
+                if recent_failures
+                else []
+            )
+        except (ValueError, OSError) as exc:
+            return _failure(f"cannot read {origin}: {exc}")
+        payload: dict[str, Any] = {"kind": "handoff", "from_agent": from_agent, "to_agent": to_agent}
+        if summary is not None:
+            payload["summary"] = summary
+        if from_session is not None:
+            payload["from_session"] = from_session
+        payload.update(data or {})
+        return self.append_event(
+            session_id, "state_change", from_agent, source, data=payload,
+            open_commitments=commitments or None, failure_ledger=failures or None,
+        )  # fmt: skip
 
     def _encode(self, event: dict[str, Any], *, scan: bool = True) -> bytes | AppendResult:
         """Redact, validate and serialize *event*; a refusal comes back as an AppendResult.

@@ -10,7 +10,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -235,9 +235,18 @@ def _read_all(fd: int) -> bytes:
 
 def _gunzip(path: Path, limit: int) -> bytes | None:
     """Decompress *path*, or None once the output would pass *limit* bytes."""
+    with open(path, "rb") as raw:
+        return gunzip_bounded(raw, limit)
+
+
+def gunzip_bounded(stream: BinaryIO, limit: int) -> bytes | None:
+    """Decompress a gzip stream (all members), or None once the output would pass *limit* bytes.
+
+    Reads at most ``limit + 1`` bytes of output, so a gzip bomb costs nothing.
+    """
     out = bytearray()
-    with gzip.open(path, "rb") as gz:
-        while block := gz.read(_CHUNK):
+    with gzip.GzipFile(fileobj=stream, mode="rb") as gz:
+        while block := gz.read(min(_CHUNK, limit + 1 - len(out))):
             out += block
             if len(out) > limit:
                 return None

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from ._git import GitError
 from ._ids import make_session_id
 from ._logger import SessionLogger
 from ._manage import LogManager
@@ -154,6 +155,84 @@ def cmd_session_id(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _root() -> Path:
+    from . import _git
+
+    root = _git.toplevel()
+    if root is None:
+        raise ValueError("not inside a git work tree")
+    return root
+
+
+def cmd_ci(args: argparse.Namespace) -> int:
+    from ._commitcheck import Checker
+    from ._report import render
+
+    with Checker(_root()) as checker:
+        findings = checker.check_range(args.base, args.head, each_commit=args.each_commit)
+    render(findings, args.format)
+    if args.format == "text":
+        print(
+            f"sessionlog ci: {len(findings)} problem(s)" if findings else "sessionlog ci: session logs intact",
+            file=sys.stderr,
+        )
+    return EXIT_FINDINGS if findings else EXIT_OK
+
+
+def cmd_handoff(args: argparse.Namespace) -> int:
+    from . import _git, _repo_events
+
+    session = args.session
+    if session is None:
+        root = _root()
+        session = _repo_events.active_session(root).get("session_id") or _repo_events.repo_session_id(
+            _git.current_branch(cwd=root), _repo_events.clone_id(root)
+        )
+    with _logger(args) as logger:
+        result = logger.log_handoff(
+            session, args.from_agent, args.to_agent, args.summary, from_session=args.from_session
+        )
+    if not result.ok:
+        print(f"sessionlog handoff: {result.error}", file=sys.stderr)
+        return EXIT_FINDINGS
+    print(f"{session}: {result.event_id}")
+    return EXIT_OK
+
+
+def cmd_install_hooks(args: argparse.Namespace) -> int:
+    from ._install import install
+
+    lines = install(_root(), force=args.force)
+    print("\n".join(lines))
+    return EXIT_FINDINGS if any("skipped" in line for line in lines) else EXIT_OK
+
+
+def cmd_activate(args: argparse.Namespace) -> int:
+    from . import _git
+    from ._ids import session_id_error
+    from ._repo_events import ACTIVE
+
+    path = _git.git_path(ACTIVE, cwd=_root())
+    if args.session is None:
+        path.unlink(missing_ok=True)
+        return EXIT_OK
+    problem = session_id_error(args.session)
+    if problem:
+        raise ValueError(problem)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = {"session_id": args.session, **({"agent": args.agent} if args.agent else {})}
+    path.write_bytes(orjson.dumps(value) + b"\n")
+    return EXIT_OK
+
+
+def cmd_flush(args: argparse.Namespace) -> int:
+    from ._repo_events import flush
+
+    for path in flush(_root(), stage=not args.no_stage):
+        print(path)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sessionlog", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--dir", help="sessions folder (default: $SESSIONLOG_DIR or <repo>/.ai-agents/sessions)")
@@ -208,10 +287,44 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", help="storage statistics as JSON")
     p.set_defaults(func=cmd_stats)
 
+    _add_git_commands(sub)
+
     p = sub.add_parser("session-id", help="print a new <agent>_<YYYYMMDD>_<HHMM> session id")
     p.add_argument("agent")
     p.set_defaults(func=cmd_session_id)
     return parser
+
+
+def _add_git_commands(sub: Any) -> None:
+    from ._report import FORMATS, default_format
+
+    p = sub.add_parser("ci", help="check session logs over a commit range (merges against each parent)")
+    p.add_argument("--base", help="old tip (a push's before-SHA, a PR's base); omit or all zeros for the whole history")
+    p.add_argument("--head", default="HEAD")
+    p.add_argument("--each-commit", action="store_true", help="check every commit, naming the one at fault")
+    p.add_argument("--format", choices=FORMATS, default=default_format())
+    p.set_defaults(func=cmd_ci)
+
+    p = sub.add_parser("handoff", help="log a handoff carrying open commitments and recent failures forward")
+    p.add_argument("--from", dest="from_agent", required=True)
+    p.add_argument("--to", dest="to_agent", required=True)
+    p.add_argument("--summary")
+    p.add_argument("--session", help="session to log into (default: the active one, else the branch's repository log)")
+    p.add_argument("--from-session", help="session whose commitments and failures are carried (default: --session)")
+    p.set_defaults(func=cmd_handoff)
+
+    p = sub.add_parser("install-hooks", help="install plain git hook shims (without the pre-commit framework)")
+    p.add_argument("--force", action="store_true", help="move other tools' hooks aside")
+    p.set_defaults(func=cmd_install_hooks)
+
+    p = sub.add_parser("activate", help="name the active session (commit trailers, handoffs); no argument clears it")
+    p.add_argument("session", nargs="?")
+    p.add_argument("--agent")
+    p.set_defaults(func=cmd_activate)
+
+    p = sub.add_parser("flush", help="append queued commit events of this branch to its repository log")
+    p.add_argument("--no-stage", action="store_true")
+    p.set_defaults(func=cmd_flush)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -222,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except argparse.ArgumentTypeError as exc:
         print(f"sessionlog: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (SchemaError, ValueError) as exc:
+    except (SchemaError, ValueError, GitError) as exc:
         print(f"sessionlog: {exc}", file=sys.stderr)
         return EXIT_FINDINGS
     except KeyboardInterrupt:

@@ -1,0 +1,246 @@
+"""The commit rules: what may happen to session logs between two trees.
+
+A session log that was committed may only grow: the old blob must be a byte
+prefix of the new one (proved by hashing the new bytes as a git blob, never
+by reading the old blob), and only the appended bytes are parsed and checked.
+Deleting, renaming, retyping or rewriting it is refused, except a move into
+``archive/<id>.jsonl.gz`` that decompresses to exactly the removed bytes, and
+the restore that moves it back.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from . import _git
+from ._manage import gunzip_bounded
+from ._paths import SESSIONS_DIR, repo_schema_for
+from ._redact import Redactor
+from ._schema import SchemaSet, load_schemas
+from ._verify import Finding, LineChecker
+
+REGULAR_MODES = frozenset({"100644", "100755"})
+MAX_ARCHIVE_BYTES = 1 << 30
+_APPEND_ONLY = (
+    "committed session lines are append-only: put the committed lines back as they were and append after them"
+)
+
+
+@dataclass
+class Checker:
+    """Checks changes to the sessions folder of one repository."""
+
+    root: Path
+    sessions: str = SESSIONS_DIR.as_posix()
+    schemas: SchemaSet = field(init=False)
+    redactor: Redactor = field(default_factory=Redactor)
+    fmt: str = field(init=False)
+    blobs: _git.Blobs = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.schemas = load_schemas(repo_schema_for(self.root / self.sessions))
+        self.fmt = _git.object_format(self.root)
+        self.blobs = _git.Blobs(self.root)
+
+    def close(self) -> None:
+        self.blobs.close()
+
+    def __enter__(self) -> Checker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- entry points ------------------------------------------------------
+
+    def check_index(self) -> list[Finding]:
+        """What the next commit records, against HEAD (or nothing, before the first commit)."""
+        head = _git.rev_parse("HEAD", cwd=self.root) or _git.empty_tree(self.root)
+        return self.check_changes(_git.diff_index(head, [self.sessions], cwd=self.root))
+
+    def check_trees(self, old: str, new: str, *, label: str = "") -> list[Finding]:
+        findings = self.check_changes(_git.diff_trees(old, new, [self.sessions], cwd=self.root))
+        if label:
+            findings = [Finding(f.path, f.line, f"{label}: {f.message}") for f in findings]
+        return findings
+
+    def check_range(self, base: str | None, head: str, *, each_commit: bool) -> list[Finding]:
+        """Every rule over ``base..head``; with *each_commit*, every commit against each parent."""
+        head_oid = _git.rev_parse(head, cwd=self.root)
+        if head_oid is None:
+            return [Finding(head, 0, "not a commit in this repository")]
+        base_oid = None if _git.is_null_oid(base) else _git.rev_parse(str(base), cwd=self.root)
+        findings: list[Finding] = []
+        if base is not None and not _git.is_null_oid(base) and base_oid is None:
+            findings.append(
+                Finding(
+                    str(base),
+                    0,
+                    "base is not a commit here (fetch it, e.g. with fetch-depth: 0, or the history was rewritten)",
+                )
+            )
+        if base_oid is not None and not _git.is_ancestor(base_oid, head_oid, cwd=self.root):
+            findings.append(
+                Finding(
+                    self.sessions,
+                    0,
+                    f"{base_oid[:12]} is not an ancestor of {head_oid[:12]}: "
+                    "history was rewritten (force-push); session logs are checked from the old tip",
+                )
+            )
+            findings += self.check_trees(base_oid, head_oid, label=f"{base_oid[:12]}..{head_oid[:12]}")
+            base_oid = _git.run(("merge-base", base_oid, head_oid), cwd=self.root, check=False).decode().strip() or None
+        if not each_commit:
+            return findings + self.check_trees(base_oid or _git.empty_tree(self.root), head_oid)
+        empty = _git.empty_tree(self.root)
+        for commit, parents in _git.rev_list(base_oid, head_oid, cwd=self.root):
+            for parent in parents or [empty]:
+                label = f"commit {commit[:12]}" + (f" (against parent {parent[:12]})" if len(parents) > 1 else "")
+                findings += self.check_trees(parent, commit, label=label)
+        return findings
+
+    # -- rules -------------------------------------------------------------
+
+    def _kind(self, path: str) -> str | None:
+        prefix = self.sessions + "/"
+        if not path.startswith(prefix):
+            return None
+        rest = path[len(prefix) :]
+        if "/" not in rest and rest.endswith(".jsonl"):
+            return "session"
+        if rest.startswith("archive/") and rest.count("/") == 1 and rest.endswith(".jsonl.gz"):
+            return "archive"
+        return None
+
+    def _session_path(self, session_id: str) -> str:
+        return f"{self.sessions}/{session_id}.jsonl"
+
+    def _archive_path(self, session_id: str) -> str:
+        return f"{self.sessions}/archive/{session_id}.jsonl.gz"
+
+    def check_changes(self, changes: list[_git.RawChange]) -> list[Finding]:
+        by_path = {c.path: c for c in changes}
+        findings: list[Finding] = []
+        for change in changes:
+            kind = self._kind(change.path)
+            if kind == "session":
+                findings += self._session(change, by_path)
+            elif kind == "archive":
+                findings += self._archive(change, by_path)
+        return findings
+
+    def _session(self, change: _git.RawChange, by_path: dict[str, _git.RawChange]) -> list[Finding]:
+        path, status = change.path, change.status
+        if status == "D":
+            return self._deleted_session(change, by_path)
+        if change.new_mode not in REGULAR_MODES:
+            what = "a symlink" if change.new_mode == "120000" else f"mode {change.new_mode}"
+            return [Finding(path, 0, f"session log turned into {what}: it must stay a regular file ({_APPEND_ONLY})")]
+        if status == "A":
+            return self._lines(path, self.blobs.read(change.new_oid), 1, None, chained=False)
+        if status != "M":
+            return [Finding(path, 0, f"unexpected change of type {status}: {_APPEND_ONLY}")]
+        if change.old_mode != change.new_mode and change.old_mode not in REGULAR_MODES:
+            return [Finding(path, 0, f"mode changed from {change.old_mode} to {change.new_mode}")]
+        old_size = self.blobs.size(change.old_oid)
+        new = self.blobs.read(change.new_oid)
+        if len(new) < old_size or _git.blob_id(memoryview(new)[:old_size], self.fmt) != change.old_oid:
+            return [self._rewrite(path, self.blobs.read(change.old_oid), new)]
+        if old_size and new[old_size - 1 : old_size] != b"\n":
+            return [
+                Finding(
+                    path,
+                    new.count(b"\n", 0, old_size) + 1,
+                    "the committed version ends mid-line; appends must start on a new line",
+                )
+            ]
+        start = new.rfind(b"\n", 0, max(old_size - 1, 0)) + 1 if old_size else 0
+        previous = new[start:old_size] if old_size else None
+        number, chained = self._position(new, start, previous)
+        return self._lines(path, new[old_size:], number + 1, previous, chained=chained)
+
+    def _position(self, data: bytes, start: int, previous: bytes | None) -> tuple[int, bool]:
+        """The line number of *previous* and whether it is chained (read from its seq when it has one)."""
+        if previous is None:
+            return 0, False
+        try:
+            seq = orjson.loads(previous).get("seq")
+        except (orjson.JSONDecodeError, AttributeError):
+            seq = None
+        if isinstance(seq, int) and not isinstance(seq, bool):
+            return seq, True
+        return data.count(b"\n", 0, start) + 1, False
+
+    def _lines(self, path: str, data: bytes, first: int, previous: bytes | None, *, chained: bool) -> list[Finding]:
+        checker = LineChecker(path, self.schemas, self.redactor, first_line=first, previous_line=previous,
+                              chained_before=chained)  # fmt: skip
+        checker.feed(_split(data, first))
+        return checker.findings
+
+    def _rewrite(self, path: str, old: bytes, new: bytes) -> Finding:
+        """Name the first committed line that is no longer as it was."""
+        old_lines, new_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
+        for number, line in enumerate(old_lines, start=1):
+            if number > len(new_lines):
+                return Finding(
+                    path,
+                    number,
+                    f"committed lines {number}-{len(old_lines)} were removed (file truncated): {_APPEND_ONLY}",
+                )
+            if new_lines[number - 1] != line:
+                moved = line in new_lines
+                what = "moved (lines reordered or inserted before it)" if moved else "changed or removed"
+                return Finding(path, number, f"committed line {number} was {what}: {_APPEND_ONLY}")
+        return Finding(path, len(old_lines), f"the committed version was rewritten: {_APPEND_ONLY}")
+
+    def _deleted_session(self, change: _git.RawChange, by_path: dict[str, _git.RawChange]) -> list[Finding]:
+        session_id = change.path.rsplit("/", 1)[1][: -len(".jsonl")]
+        archive = by_path.get(self._archive_path(session_id))
+        hint = f"restore it (git checkout <commit> -- {change.path}) or archive it with `sessionlog archive`"
+        if archive is None or archive.status not in ("A", "M") or change.old_mode not in REGULAR_MODES:
+            return [Finding(change.path, 0, f"committed session log deleted (or renamed): {hint}")]
+        old = self.blobs.read(change.old_oid)
+        archived = self._gunzip(archive.new_oid, len(old) + 1)
+        if archived != old:
+            return [Finding(archive.path, 0, f"does not decompress to exactly the removed {change.path}: {hint}")]
+        return []
+
+    def _archive(self, change: _git.RawChange, by_path: dict[str, _git.RawChange]) -> list[Finding]:
+        session_id = change.path.rsplit("/", 1)[1][: -len(".jsonl.gz")]
+        session = by_path.get(self._session_path(session_id))
+        if change.status == "A":
+            if change.new_mode not in REGULAR_MODES:
+                return [Finding(change.path, 0, "an archive must be a regular file")]
+            if session is not None and session.status == "D":
+                return []  # checked with the deleted session
+            content = self._gunzip(change.new_oid, MAX_ARCHIVE_BYTES)
+            if content is None:
+                return [Finding(change.path, 0, "not a gzip file, or larger than 1 GiB decompressed")]
+            return self._lines(change.path, content, 1, None, chained=False)
+        if change.status == "D":
+            archived = self._gunzip(change.old_oid, MAX_ARCHIVE_BYTES)
+            restored = session is not None and session.status == "A" and archived is not None
+            if restored and self.blobs.read(session.new_oid).startswith(archived):  # type: ignore[union-attr,arg-type]
+                return []  # restored: the live session holds every archived byte
+            return [
+                Finding(
+                    change.path, 0, "archived session deleted: archives are kept; restore it with `sessionlog restore`"
+                )
+            ]
+        return [Finding(change.path, 0, "archives are immutable: committed archive changed")]
+
+    def _gunzip(self, oid: str, limit: int) -> bytes | None:
+        try:
+            return gunzip_bounded(io.BytesIO(self.blobs.read(oid)), limit)
+        except (OSError, EOFError, ValueError):
+            return None
+
+
+def _split(data: bytes, first: int) -> Iterator[tuple[int, bytes]]:
+    """Lines of *data* with their numbers, newlines kept (a torn last line shows)."""
+    return enumerate(io.BytesIO(data), start=first)

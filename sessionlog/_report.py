@@ -1,0 +1,36 @@
+"""Printing findings: ``path:LINE: message`` for people, annotations for GitHub, JSON for machines."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+import orjson
+
+from ._verify import Finding
+
+FORMATS = ("text", "github", "json")
+
+
+def default_format() -> str:
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+def _escape(text: str, *, property_value: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
+
+
+def render(findings: Sequence[Finding], fmt: str, out: TextIO = sys.stdout) -> None:
+    if fmt == "json":
+        rows = [{"path": f.path, "line": f.line or None, "message": f.message} for f in findings]
+        out.write(orjson.dumps({"ok": not findings, "findings": rows}, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    for f in findings:
+        if fmt == "github":
+            where = f"file={_escape(f.path, property_value=True)}" + (f",line={f.line}" if f.line else "")
+            out.write(f"::error {where},title=sessionlog::{_escape(f.message)}\n")
+        else:
+            out.write((f"{f}" if f.line else f"{f.path}: {f.message}") + "\n")

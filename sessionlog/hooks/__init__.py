@@ -1,0 +1,1 @@
+"""Git hook entry points; each module has ``main(argv) -> int``."""

@@ -1,0 +1,38 @@
+"""sessionlog-prepare-commit-msg: add ``Sessionlog-Session``/``Sessionlog-Agent`` trailers.
+
+The active session comes from ``$SESSIONLOG_SESSION``/``$SESSIONLOG_AGENT`` or
+``sessionlog activate``; with none active the message is left alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from .. import _git, _repo_events
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sessionlog-prepare-commit-msg")
+    parser.add_argument("message_file")
+    parser.add_argument("source", nargs="?")
+    parser.add_argument("sha", nargs="?")
+    args = parser.parse_args(argv)
+    root = _git.toplevel()
+    if root is None:
+        return 0
+    active = _repo_events.active_session(root)
+    trailers = [
+        f"Sessionlog-{name}: {active[key]}"
+        for key, name in (("session_id", "Session"), ("agent", "Agent"))
+        if key in active
+    ]
+    if not trailers:
+        return 0
+    options = [arg for t in trailers for arg in ("--trailer", t)]
+    _git.run(("interpret-trailers", "--in-place", "--if-exists", "doNothing", *options, args.message_file), cwd=root)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
