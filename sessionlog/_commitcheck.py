@@ -187,10 +187,11 @@ class Checker:
         old_lines, new_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
         for number, line in enumerate(old_lines, start=1):
             if number > len(new_lines):
+                which = f"line {number} was" if number == len(old_lines) else f"lines {number}-{len(old_lines)} were"
                 return Finding(
                     path,
                     number,
-                    f"committed lines {number}-{len(old_lines)} were removed (file truncated): {_APPEND_ONLY}",
+                    f"committed {which} removed (file truncated): {_APPEND_ONLY}",
                 )
             if new_lines[number - 1] != line:
                 moved = line in new_lines

@@ -1,0 +1,138 @@
+"""Every way to break committed history is refused by a real `git commit`; every legitimate one passes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from gitrepo import Repo
+
+from sessionlog import LogManager
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    repo = Repo(tmp_path / "repo")
+    repo.run("sessionlog", "install-hooks")
+    (repo.path / "README").write_text("hi\n")
+    repo.log("s1", 3)
+    repo.commit("initial")
+    return repo
+
+
+def refused(repo: Repo, *needles: str) -> str:
+    proc = repo.commit("tamper", check=False)
+    assert proc.returncode != 0, "the commit should have been refused"
+    out = proc.stdout + proc.stderr
+    for needle in needles:
+        assert needle in out, out
+    return out
+
+
+def lines(repo: Repo, session: str = "s1") -> list[bytes]:
+    return repo.file(session).read_bytes().splitlines(keepends=True)
+
+
+def write(repo: Repo, parts: list[bytes], session: str = "s1") -> None:
+    repo.file(session).write_bytes(b"".join(parts))
+
+
+def test_append_and_new_session_pass(repo: Repo) -> None:
+    repo.log("s1", 2)
+    repo.log("s2", 1)
+    repo.commit("more")
+    assert repo.git("log", "--format=%s", "-1") == "more"
+
+
+def test_edit_of_a_committed_line_is_refused(repo: Repo) -> None:
+    old = lines(repo)
+    write(repo, [old[0], old[1].replace(b'"i":1', b'"i":7'), old[2]])
+    refused(repo, ".ai-agents/sessions/s1.jsonl:2: committed line 2 was changed or removed")
+
+
+def test_deleting_a_line_is_refused(repo: Repo) -> None:
+    old = lines(repo)
+    write(repo, [old[0], old[2]])
+    refused(repo, "s1.jsonl:2: committed line 2 was")
+
+
+def test_reordering_is_refused(repo: Repo) -> None:
+    old = lines(repo)
+    write(repo, [old[0], old[2], old[1]])
+    refused(repo, "s1.jsonl:2: committed line 2 was moved")
+
+
+def test_truncation_is_refused(repo: Repo) -> None:
+    write(repo, lines(repo)[:1])
+    refused(repo, "s1.jsonl:2: committed lines 2-3 were removed (file truncated)")
+
+
+def test_insert_in_the_middle_is_refused(repo: Repo) -> None:
+    old = lines(repo)
+    write(repo, [old[0], old[1], old[1], old[2]])
+    refused(repo, "s1.jsonl:3: committed line 3 was moved")
+
+
+def test_deleting_the_file_is_refused(repo: Repo) -> None:
+    repo.file("s1").unlink()
+    refused(repo, "s1.jsonl: committed session log deleted")
+
+
+def test_renaming_the_file_is_refused(repo: Repo) -> None:
+    repo.git("mv", str(repo.file("s1")), str(repo.sessions / "renamed.jsonl"))
+    refused(repo, "s1.jsonl: committed session log deleted (or renamed)")
+
+
+def test_replacing_with_a_symlink_is_refused(repo: Repo) -> None:
+    target = repo.path / "elsewhere.jsonl"
+    target.write_bytes(repo.file("s1").read_bytes())
+    repo.file("s1").unlink()
+    os.symlink("../../elsewhere.jsonl", repo.file("s1"))
+    refused(repo, "s1.jsonl: session log turned into a symlink")
+
+
+def test_invalid_appended_line_is_refused(repo: Repo) -> None:
+    with repo.file("s1").open("ab") as out:
+        out.write(
+            b'{"event_id":"evt_0123abcd","timestamp":"noon","event_type":"tool_call","provenance":{"source":"s","agent":"a"}}\n'
+        )
+    out = refused(repo, "s1.jsonl:4: $.timestamp: 'noon' is not a 'date-time'")
+    assert "s1.jsonl:4: event has no chain fields" in out
+
+
+def test_unredacted_secret_appended_by_hand_is_refused(repo: Repo) -> None:
+    with repo.logger() as logger:
+        logger.append_event("s1", "tool_call", "codex", "x", data={"note": "placeholder"})
+    raw = repo.file("s1").read_bytes().replace(b"placeholder", b"ghp_" + b"a" * 36)
+    # keep the chain intact so only the secret is wrong
+    repo.file("s1").write_bytes(raw)
+    refused(repo, "s1.jsonl:4: unredacted secret: github_token at $.data.note")
+
+
+def test_archive_and_restore_pass(repo: Repo) -> None:
+    with repo.logger() as logger:
+        logger.append_event("old", "tool_call", "codex", "x", timestamp="2020-01-01T00:00:00Z")
+    repo.commit("old session")
+    assert LogManager(repo.sessions).cleanup_old_sessions(older_than_days=30) == 1
+    repo.commit("archive")
+    assert (repo.sessions / "archive" / "old.jsonl.gz").exists()
+    assert LogManager(repo.sessions).restore_session("old")
+    repo.log("old", 1)
+    repo.commit("restore and continue")
+
+
+def test_archive_with_different_content_is_refused(repo: Repo) -> None:
+    import gzip
+
+    (repo.sessions / "archive").mkdir()
+    (repo.sessions / "archive" / "s1.jsonl.gz").write_bytes(gzip.compress(b"".join(lines(repo)[:2])))
+    repo.file("s1").unlink()
+    refused(repo, "archive/s1.jsonl.gz: does not decompress to exactly the removed")
+
+
+def test_error_output_names_file_and_line_for_an_editor(repo: Repo) -> None:
+    old = lines(repo)
+    write(repo, [old[0].replace(b"claude_code", b"claude_codX"), *old[1:]])
+    out = refused(repo)
+    assert any(line.startswith(".ai-agents/sessions/s1.jsonl:1: ") for line in out.splitlines())
