@@ -1,0 +1,45 @@
+"""The project's own promises: hook ids, console scripts, docs, shims and CI stay in step."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import yaml
+from conftest import REPO
+
+from sessionlog._install import HOOKS, shim
+
+
+def test_every_hook_id_has_a_console_script_and_a_readme_entry() -> None:
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    readme = (REPO / "README.md").read_text()
+    assert hooks
+    for hook in hooks:
+        assert hook["entry"].split()[0] in scripts, hook["id"]
+        assert f"`{hook['id']}`" in readme, hook["id"]
+
+
+def test_hook_shims_in_the_repo_match_what_install_hooks_writes() -> None:
+    for hook in HOOKS:
+        assert (REPO / "hooks" / hook).read_text() == shim(hook)
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", readme, re.S)
+    setup, test = blocks[0].strip().splitlines()[:2]
+    assert "sessionlog demo" in setup
+    command = test.replace(".venv/bin/", "")
+    assert command in (REPO / ".ci" / "run").read_text()
+
+
+def test_ci_templates_run_the_range_check_on_every_commit() -> None:
+    github = yaml.safe_load((REPO / "ci" / "github-actions.yml").read_text())
+    steps = github["jobs"]["session-logs"]["steps"]
+    assert steps[0]["with"]["fetch-depth"] == 0
+    assert "github.event.before" in steps[-1]["env"]["BASE"]
+    assert "sessionlog ci --base" in steps[-1]["run"] and "--each-commit" in steps[-1]["run"]
+    gitlab = yaml.safe_load((REPO / "ci" / "gitlab-ci.yml").read_text())
+    assert any("sessionlog ci --base" in line and "--each-commit" in line for line in gitlab["sessionlog"]["script"])
