@@ -19,14 +19,16 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from . import _git
 from ._ids import utc_now
-from ._logger import AppendResult, SessionLogger
 from ._paths import SESSIONS_DIR
+
+if TYPE_CHECKING:
+    from ._logger import AppendResult, SessionLogger
 
 PENDING = "sessionlog/pending.jsonl"
 CLONE_ID = "sessionlog/clone-id"
@@ -166,6 +168,8 @@ def flush(root: Path, *, stage: bool = True) -> list[str]:
     Entries of other branches stay queued. Returns the session files written.
     An entry is removed from the queue only after it was appended.
     """
+    from ._logger import SessionLogger  # deferred: post-commit only queues and stays fast
+
     branch = _git.current_branch(cwd=root)
     written: list[str] = []
     with _locked_pending(root) as path:

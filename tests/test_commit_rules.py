@@ -136,3 +136,30 @@ def test_error_output_names_file_and_line_for_an_editor(repo: Repo) -> None:
     write(repo, [old[0].replace(b"claude_code", b"claude_codX"), *old[1:]])
     out = refused(repo)
     assert any(line.startswith(".ai-agents/sessions/s1.jsonl:1: ") for line in out.splitlines())
+
+
+def test_legacy_log_committed_then_appended_passes(repo: Repo) -> None:
+    from conftest import shared
+
+    legacy = shared("reference", "original-format", "test_session_001.jsonl").read_bytes()
+    repo.file("test_session_001").write_bytes(legacy)
+    repo.commit("import the original implementation's log")
+    repo.log("test_session_001", 2)
+    repo.commit("continue it")
+    assert repo.file("test_session_001").read_bytes().startswith(legacy)
+
+
+def test_partially_staged_log_is_checked_as_staged(repo: Repo) -> None:
+    repo.log("s1", 1)
+    repo.git("add", "-A")
+    repo.log("s1", 1)  # appended after staging: the work tree no longer matches the index
+    proc = repo.commit("partial", all_files=False)
+    assert proc.returncode == 0
+    repo.git("add", "-A")
+    old = lines(repo)
+    write(repo, [old[0], old[1].replace(b'"i":1', b'"i":8'), *old[2:]])  # a staged edit, hidden by a clean work tree?
+    repo.git("add", "-A")
+    write(repo, old)
+    proc = repo.commit("sneaky staged edit", all_files=False, check=False)
+    assert proc.returncode != 0
+    assert "s1.jsonl:2: committed line 2 was changed" in proc.stdout + proc.stderr

@@ -1,0 +1,128 @@
+"""Cost of the commit check: it should follow the size of the change, not of the file or history.
+
+Builds two repositories with git fast-import: a session log of ~50 MB and one
+of ~1 MB, each under 1,000 commits of history (the log grows in --growths of
+them; the others touch another file). Then 100 events are appended and staged,
+and the pre-commit check runs against HEAD, side by side with what a naive
+hook would do (read the old blob and verify the whole new file).
+
+    python benchmarks/bench_check.py [--commits 1000] [--growths 20] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _events import make_events
+
+from sessionlog import SessionLogger, verify_file
+from sessionlog._commitcheck import Checker
+
+LOG = ".ai-agents/sessions/big.jsonl"
+
+
+def session_bytes(target: int, tmp: Path) -> bytes:
+    events = make_events(1000)
+    with SessionLogger(tmp) as logger:
+        while not logger.session_path("big").exists() or logger.session_path("big").stat().st_size < target:
+            assert logger.append_events("big", events).ok
+    return logger.session_path("big").read_bytes()
+
+
+def build(repo: Path, content: bytes, commits: int, growths: int) -> None:
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    lines = content.splitlines(keepends=True)
+    grow_at = {commits * (k + 1) // growths - 1: len(lines) * (k + 1) // growths for k in range(growths)}
+    proc = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=repo, stdin=subprocess.PIPE)
+    assert proc.stdin is not None
+    for i in range(commits):
+        parts = [f"commit refs/heads/main\ncommitter Bench <b@example.com> {1700000000 + i} +0000\n".encode()]
+        message = f"commit {i}"
+        parts.append(f"data {len(message)}\n{message}\n".encode())
+        if i in grow_at:
+            blob = b"".join(lines[: grow_at[i]])
+            parts.append(f"M 100644 inline {LOG}\ndata {len(blob)}\n".encode() + blob + b"\n")
+        else:
+            note = f"{i}\n".encode()
+            parts.append(f"M 100644 inline notes.txt\ndata {len(note)}\n".encode() + note + b"\n")
+        proc.stdin.write(b"".join(parts) + b"\n")
+    proc.stdin.close()
+    assert proc.wait() == 0
+    subprocess.run(["git", "checkout", "-q", "main"], cwd=repo, check=True)
+
+
+def append_and_stage(repo: Path) -> None:
+    with SessionLogger(repo / ".ai-agents" / "sessions") as logger:
+        assert logger.append_events("big", make_events(100, seed=11)).ok
+    subprocess.run(["git", "add", LOG], cwd=repo, check=True)
+
+
+def median_ms(fn: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def measure(repo: Path, runs: int) -> dict[str, float]:
+    def incremental() -> None:
+        with Checker(repo) as checker:
+            assert checker.check_index() == []
+
+    def hook_process() -> None:
+        subprocess.run(["sessionlog-check", "--no-stage-events"], cwd=repo, check=True, capture_output=True)
+
+    def naive() -> None:
+        subprocess.run(["git", "show", f"HEAD:{LOG}"], cwd=repo, check=True, capture_output=True)
+        with Checker(repo) as checker:
+            assert verify_file(repo / LOG, checker.schemas).ok
+
+    return {
+        "sessionlog check (in process)": median_ms(incremental, runs),
+        "sessionlog-check hook (whole process)": median_ms(hook_process, runs),
+        "naive: read old blob + verify whole file": median_ms(naive, runs),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--commits", type=int, default=1000)
+    parser.add_argument("--growths", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        full = session_bytes(50_000_000, base / "gen")
+        for label, size in (("50 MB", len(full)), ("1 MB", 1_000_000)):
+            content = full[: full.rfind(b"\n", 0, size) + 1]
+            repo = base / label.replace(" ", "")
+            start = time.perf_counter()
+            build(repo, content, args.commits, args.growths)
+            built = time.perf_counter() - start
+            append_and_stage(repo)
+            results[label] = measure(repo, args.runs)
+            print(
+                f"built {label} log ({len(content) / 1e6:.1f} MB, {args.commits} commits) in {built:.1f} s",
+                file=sys.stderr,
+            )
+    print(f"100 events appended and staged; median of {args.runs} runs, milliseconds")
+    print(f"{'what runs':44} {'1 MB log':>10} {'50 MB log':>10} {'50/1':>6}")
+    for name in results["1 MB"]:
+        small, large = results["1 MB"][name], results["50 MB"][name]
+        print(f"{name:44} {small:>10.1f} {large:>10.1f} {large / small:>6.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
