@@ -15,7 +15,7 @@ from . import _queries
 from ._ids import new_event_id, session_id_error, utc_now
 from ._jsonpath import unrepresentable
 from ._paths import default_sessions_dir, repo_schema_for
-from ._reader import ParseError, gc_paused, iter_events, iter_lines, open_session_file
+from ._reader import ParseError, decode_line, gc_paused, iter_lines, open_session_file
 from ._redact import DEFAULT_SECRET_PATTERNS, Redactor, SecretPattern
 from ._schema import SchemaError, SchemaSet, load_schemas
 from ._store import AppendError, SessionFile
@@ -368,13 +368,9 @@ class SessionLogger:
 
     def iter_session(self, session_id: str) -> Iterator[tuple[int, Event | ParseError]]:
         """Stream ``(line_no, event | ParseError)``; a missing session yields nothing."""
-        path = self.session_path(session_id)
-        try:
-            stream = open_session_file(path)
-        except FileNotFoundError:
-            return
-        with stream:
-            yield from iter_events(stream)
+        for line_no, raw in self._lines(session_id):
+            if not raw.isspace():
+                yield line_no, decode_line(line_no, raw)
 
     def _events(self, session_id: str, errors: list[ParseError] | None = None) -> Iterator[tuple[int, Event]]:
         sink = errors if errors is not None else []
@@ -382,10 +378,7 @@ class SessionLogger:
 
     def read_session(self, session_id: str) -> _queries.SessionEvents:
         """All events in file order; lines that are not events are in ``.errors``."""
-        errors: list[ParseError] = []
-        with gc_paused():
-            events = [event for _, event in self._events(session_id, errors)]
-        return _queries.SessionEvents(events, errors)
+        return self.query_events(session_id)
 
     def query_events(
         self,

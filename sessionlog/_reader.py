@@ -52,13 +52,6 @@ def decode_line(line_no: int, raw: bytes) -> Event | ParseError:
     return value
 
 
-def iter_events(stream: BinaryIO) -> Iterator[tuple[int, Event | ParseError]]:
-    """Yield ``(line_no, event | ParseError)`` for every non-blank line of *stream*."""
-    for line_no, raw in iter_lines(stream):
-        if not raw.isspace():
-            yield line_no, decode_line(line_no, raw)
-
-
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic collector while many acyclic objects are made.

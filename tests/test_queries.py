@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from sessionlog import SessionLogger
+from sessionlog import ParseError, SessionLogger
 
 
 @pytest.fixture
@@ -60,6 +60,9 @@ def test_corrupt_lines_are_reported_not_fatal(logger: SessionLogger) -> None:
         (5, "incomplete last line (no newline)"),
     ]
     assert len(logger.query_events("c", event_type="error")) == 1
+    streamed = list(logger.iter_session("c"))
+    assert [n for n, item in streamed if isinstance(item, ParseError)] == [2, 3, 5]
+    assert [item["event_type"] for _, item in streamed if not isinstance(item, ParseError)] == ["tool_call", "error"]
 
 
 def test_unicode_escaped_lines_are_not_skipped_by_the_prefilter(logger: SessionLogger) -> None:
