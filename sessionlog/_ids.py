@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import functools
-import os
+import random
 import re
 import time
 from datetime import UTC, datetime
 
 SESSION_ID_RE = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 AGENT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._@+:/()-]{0,127}")
+# Mersenne Twister seeded from os.urandom, reseeded in forked children by the
+# random module itself: unpredictability is not needed, only no collisions.
+_random_bits = random.getrandbits
 _SLUG_DROP = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -19,7 +22,7 @@ def new_event_id() -> str:
     Ids sort by creation time, and two ids collide only if they share a
     millisecond and 80 random bits.
     """
-    return f"evt_{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
+    return f"evt_{time.time_ns() // 1_000_000:012x}{_random_bits(80):020x}"
 
 
 _second_cache: list[object] = [-1, ""]

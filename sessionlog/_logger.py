@@ -317,10 +317,8 @@ class SessionLogger:
         if handle is None:
             handle = SessionFile(self.session_path(session_id), session_id)
             self._files[session_id] = handle
-            while len(self._files) > _MAX_OPEN_FILES:
+            while len(self._files) > _MAX_OPEN_FILES:  # close the longest-open file
                 self._files.popitem(last=False)[1].close()
-        else:
-            self._files.move_to_end(session_id)
         return handle
 
     def close(self) -> None:

@@ -59,13 +59,18 @@ class SessionFile:
         fd, size_now = self._locked_fd()
         try:
             size, seq, digest = self._tail_state(fd, size_now, recovery, fsync=fsync)
-            lines = []
-            for body in bodies:
+            if len(bodies) == 1:
                 seq += 1
-                line = body[:-1] + chain_suffix(seq, digest) + b"\n"
-                digest = line_digest(line)
-                lines.append(line)
-            chunk = lines[0] if len(lines) == 1 else b"".join(lines)
+                chunk = bodies[0][:-1] + chain_suffix(seq, digest) + b"\n"
+                digest = line_digest(chunk)
+            else:
+                lines = []
+                for body in bodies:
+                    seq += 1
+                    line = body[:-1] + chain_suffix(seq, digest) + b"\n"
+                    digest = line_digest(line)
+                    lines.append(line)
+                chunk = b"".join(lines)
             self._write(fd, chunk, size)
             if fsync:
                 os.fsync(fd)
@@ -183,7 +188,10 @@ class SessionFile:
 
 
 def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
+    written = os.write(fd, data)
+    if written == len(data):
+        return  # the usual case: one write, one whole line
+    view = memoryview(data)[written:]
     while view:
         written = os.write(fd, view)
         view = view[written:]
