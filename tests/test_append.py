@@ -202,3 +202,21 @@ def test_append_events_is_all_or_nothing(logger: SessionLogger, bad: dict[str, A
     assert not ok and error is not None and error.startswith(message), error
     assert logger.session_path("b").read_bytes() == before
     assert not logger.append_events("b", []).ok
+
+
+def test_default_folder_is_the_git_top_level_or_the_env_override(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    repo = tmp_path / "proj"
+    (repo / "src" / "deep").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    monkeypatch.delenv("SESSIONLOG_DIR", raising=False)
+    monkeypatch.chdir(repo / "src" / "deep")
+    assert SessionLogger().base_dir.resolve() == (repo / ".ai-agents" / "sessions").resolve()
+    monkeypatch.setenv("SESSIONLOG_DIR", str(tmp_path / "elsewhere"))
+    assert SessionLogger().base_dir == tmp_path / "elsewhere"
+    monkeypatch.delenv("SESSIONLOG_DIR")
+    monkeypatch.chdir(tmp_path)
+    assert SessionLogger().base_dir == tmp_path / ".ai-agents" / "sessions"  # not a repository: the cwd

@@ -163,3 +163,25 @@ def test_partially_staged_log_is_checked_as_staged(repo: Repo) -> None:
     proc = repo.commit("sneaky staged edit", all_files=False, check=False)
     assert proc.returncode != 0
     assert "s1.jsonl:2: committed line 2 was changed" in proc.stdout + proc.stderr
+
+
+def test_mode_change_is_refused(repo: Repo) -> None:
+    repo.file("s1").chmod(0o755)
+    refused(repo, "s1.jsonl: mode changed from 100644 to 100755")
+
+
+def test_rebased_branch_with_its_own_session_passes(repo: Repo) -> None:
+    base = repo.head()
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.log("feature_session", 2, agent="codex")
+    repo.commit("feature work")
+    repo.log("feature_session", 1, agent="codex")
+    repo.commit("more feature work")
+    repo.git("checkout", "-q", "main")
+    repo.log("s1", 1)
+    repo.commit("main work")
+    repo.git("checkout", "-q", "feature")
+    repo.git("rebase", "-q", "main")
+    proc = repo.run("sessionlog", "ci", "--base", base, "--head", "feature", "--each-commit", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert len(repo.logger().read_session("feature_session")) == 3
