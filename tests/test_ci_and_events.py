@@ -200,3 +200,18 @@ def test_ci_formats_for_github_and_machines(repo: Repo) -> None:
     proc = repo.run("sessionlog", "ci", "--base", base, "--format", "json", check=False)
     report = json.loads(proc.stdout)
     assert report["ok"] is False and report["findings"][0]["line"] == 3
+
+
+def test_partial_commit_leaves_queued_events_for_the_next_full_commit(repo: Repo) -> None:
+    (repo.path / "a.txt").write_text("a\n")
+    (repo.path / "b.txt").write_text("b\n")
+    repo.git("add", "a.txt", "b.txt")
+    repo.git("commit", "-q", "-m", "both")
+    (repo.path / "a.txt").write_text("a2\n")
+    (repo.path / "b.txt").write_text("b2\n")
+    repo.git("commit", "-q", "-m", "only a", "--", "a.txt")  # git builds a temporary index
+    assert repo.git("show", "--name-only", "--format=", "HEAD") == "a.txt"  # no events staged into it
+    assert repo.git("status", "--porcelain") == "M b.txt"
+    repo.commit("the rest")
+    assert [e["data"]["subject"] for e in repo_log(repo)] == ["initial", "both", "only a"]  # type: ignore[index]
+    assert repo.git("status", "--porcelain") == ""

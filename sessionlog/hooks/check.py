@@ -31,6 +31,11 @@ def _pre_push_ranges(stdin: str) -> list[tuple[str | None, str]]:
     return ranges
 
 
+def _partial_commit() -> bool:
+    """``git commit <paths>`` builds a temporary index: staging there would leave the real one behind."""
+    return Path(os.environ.get("GIT_INDEX_FILE", "index")).name.startswith("next-index")
+
+
 def run_check(root: Path, *, ranges: Sequence[tuple[str | None, str]] = (), stage_events: bool = True) -> list[Finding]:
     with Checker(root) as checker:
         if ranges:
@@ -40,7 +45,7 @@ def run_check(root: Path, *, ranges: Sequence[tuple[str | None, str]] = (), stag
                 known = base if base is not None and _git.rev_parse(base, cwd=root) else None
                 findings += checker.check_range(known, head, each_commit=True)
             return findings
-        if stage_events:
+        if stage_events and not _partial_commit():
             _repo_events.flush(root)
         return checker.check_index()
 
