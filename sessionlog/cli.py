@@ -17,7 +17,9 @@ from ._git import GitError
 from ._ids import make_session_id
 from ._logger import SessionLogger
 from ._manage import LogManager
-from ._schema import SchemaError, load_schemas
+from ._paths import repo_schema_for
+from ._redact import Redactor
+from ._schema import SchemaError, SchemaSet, load_schemas
 from ._verify import verify_file
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_CRASH = 0, 1, 2, 3
@@ -50,8 +52,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    schemas = load_schemas(Path(args.schema) if args.schema else None)
-    reports = [verify_file(Path(p), schemas) for p in args.paths]
+    redactor = Redactor()
+
+    def schemas_for(path: Path) -> SchemaSet:
+        # --schema, else the repository schema beside the sessions folder the file lives in
+        return load_schemas(Path(args.schema) if args.schema else repo_schema_for(path.parent))
+
+    reports = [verify_file(Path(p), schemas_for(Path(p)), redactor=redactor) for p in args.paths]
     if args.output == "json":
         _out(
             [

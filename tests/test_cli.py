@@ -140,3 +140,20 @@ def test_archive_restore_stats_session_id(tmp_path: Path, capsys: pytest.Capture
     assert main([*base, "restore", "old"]) == 1
     assert main(["session-id", "claude"]) == 0
     assert capsys.readouterr().out.startswith("claude_")
+
+
+def test_verify_applies_the_repository_schema_and_scans_for_secrets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sessions = tmp_path / ".ai-agents" / "sessions"
+    logger = SessionLogger(sessions, redact=False)
+    logger.append_event("s", "tool_call", "gemini", "x", data={"out": "key AKIAIOSFODNN7EXAMPLE"})
+    context = tmp_path / ".ai-agents" / "session_context"
+    context.mkdir()
+    (context / "SESSION_LOG_SCHEMA.json").write_text(
+        json.dumps({"properties": {"provenance": {"properties": {"agent": {"enum": ["claude_code"]}}}}})
+    )
+    assert main(["verify", str(sessions / "s.jsonl")]) == 1
+    out = capsys.readouterr().out
+    assert "s.jsonl:1: $.provenance.agent: 'gemini' is not one of ['claude_code']" in out
+    assert "s.jsonl:1: unredacted secret: aws_access_key_id at $.data.out" in out
