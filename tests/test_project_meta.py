@@ -43,3 +43,9 @@ def test_ci_templates_run_the_range_check_on_every_commit() -> None:
     assert "sessionlog ci --base" in steps[-1]["run"] and "--each-commit" in steps[-1]["run"]
     gitlab = yaml.safe_load((REPO / "ci" / "gitlab-ci.yml").read_text())
     assert any("sessionlog ci --base" in line and "--each-commit" in line for line in gitlab["sessionlog"]["script"])
+
+
+def test_the_project_runs_its_own_check_hook() -> None:
+    config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())
+    hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+    assert hooks["sessionlog-check"]["entry"] == "sessionlog-check"
