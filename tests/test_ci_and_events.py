@@ -215,3 +215,9 @@ def test_partial_commit_leaves_queued_events_for_the_next_full_commit(repo: Repo
     repo.commit("the rest")
     assert [e["data"]["subject"] for e in repo_log(repo)] == ["initial", "both", "only a"]  # type: ignore[index]
     assert repo.git("status", "--porcelain") == ""
+
+
+def test_unknown_base_is_a_finding_not_a_pass(repo: Repo) -> None:
+    code, out = ci(repo, "--base", "1234567890abcdef1234567890abcdef12345678", "--head", "HEAD")
+    assert code == 1
+    assert "base is not a commit here" in out
