@@ -7,6 +7,7 @@ output where git offers it. Variables a hook inherits (``GIT_DIR``,
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -67,12 +68,9 @@ def toplevel(cwd: Path | str | None = None) -> Path | None:
     return Path(text) if text else None
 
 
-ZERO_OID_CHARS = frozenset("0")
-
-
 def is_null_oid(oid: str | None) -> bool:
     """True for None, empty, or git's all-zeros object name (a ref that does not exist)."""
-    return not oid or set(oid) <= ZERO_OID_CHARS
+    return not oid or not oid.strip("0")
 
 
 def rev_parse(rev: str, *, cwd: Path | str | None = None) -> str | None:
@@ -203,8 +201,6 @@ class Blobs:
 
 def blob_id(data: bytes | memoryview, fmt: str) -> str:
     """The git object name *data* would have as a blob, without writing it."""
-    import hashlib
-
     digest = hashlib.new(fmt)
     digest.update(b"blob %d\0" % len(data))
     digest.update(data)
