@@ -76,3 +76,13 @@ def test_redaction_can_be_turned_off(sessions_dir: object) -> None:
     plain = SessionLogger(sessions_dir, redact=False)  # type: ignore[arg-type]
     plain.append_event("s", "tool_call", "claude_code", "x", data={"password": "pw"})
     assert '"password":"pw"' in plain.session_path("s").read_text()
+
+
+def test_hex_ids_do_not_wake_the_redaction_walk() -> None:
+    from sessionlog._redact import Redactor
+
+    # a lowercase hex id holding "acca" or "asia"-like runs is not an AWS key prefix
+    body = b'{"event_id":"evt_019ad3acca0f5e2b41c0ffeeacca1234","data":{"m":"Asia trip; Accadia"}}'
+    assert not Redactor().might_contain_secret(body)
+    assert Redactor().might_contain_secret(b'{"m":"AKIAIOSFODNN7EXAMPLE"}')
+    assert Redactor().might_contain_secret(b'{"m":"Password = x"}')
