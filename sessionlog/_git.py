@@ -249,3 +249,18 @@ def files_touched(sha: str, parents: Sequence[str], *, cwd: Path | str | None = 
 
 def add(paths: Sequence[str | Path], *, cwd: Path | str | None = None) -> None:
     run(("add", "--", *[str(p) for p in paths]), cwd=cwd)
+
+
+def commits_with_trailer(
+    key: str, value: str, *, rev: str = "HEAD", cwd: Path | str | None = None
+) -> list[tuple[str, str]]:
+    """``(sha, subject)`` of the commits reachable from *rev* whose trailer *key* is *value*, newest first."""
+    fmt = f"%H%x00%s%x00%(trailers:key={key},valueonly,separator=%x01)%x00"
+    out = run(("log", f"--format={fmt}", rev, "--"), cwd=cwd).decode("utf-8", "replace")
+    fields = out.split("\0")
+    found = []
+    for i in range(0, len(fields) - 3, 3):
+        sha, subject, values = fields[i].strip(), fields[i + 1], fields[i + 2]
+        if value in (v.strip() for v in values.split("\x01")):
+            found.append((sha, subject))
+    return found

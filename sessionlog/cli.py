@@ -206,6 +206,14 @@ def cmd_handoff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_commits(args: argparse.Namespace) -> int:
+    from . import _git
+
+    for sha, subject in _git.commits_with_trailer("Sessionlog-Session", args.session, rev=args.rev, cwd=_root()):
+        print(f"{sha} {subject}")
+    return EXIT_OK
+
+
 def cmd_install_hooks(args: argparse.Namespace) -> int:
     from ._install import install
 
@@ -319,6 +327,11 @@ def _add_git_commands(sub: Any) -> None:
     p.add_argument("--session", help="session to log into (default: the active one, else the branch's repository log)")
     p.add_argument("--from-session", help="session whose commitments and failures are carried (default: --session)")
     p.set_defaults(func=cmd_handoff)
+
+    p = sub.add_parser("commits", help="commits made in a session (their Sessionlog-Session trailer), newest first")
+    p.add_argument("session")
+    p.add_argument("--rev", default="HEAD")
+    p.set_defaults(func=cmd_commits)
 
     p = sub.add_parser("install-hooks", help="install plain git hook shims (without the pre-commit framework)")
     p.add_argument("--force", action="store_true", help="move other tools' hooks aside")

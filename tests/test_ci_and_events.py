@@ -132,6 +132,8 @@ def test_session_trailer_links_commit_and_session(repo: Repo) -> None:
     (repo.path / "b.txt").write_text("b\n")
     repo.commit("human commit")
     assert "Sessionlog" not in repo.git("log", "-1", "--format=%B")
+    commits = repo.run("sessionlog", "commits", "claude_20251210_1400").stdout.splitlines()
+    assert commits == [f"{repo.git('rev-parse', 'HEAD~1')} agent commit"]  # and back: session -> commits
     agent_commit = repo_log(repo)[1]
     assert agent_commit["data"]["session"] == "claude_20251210_1400"  # type: ignore[index]
     assert agent_commit["provenance"]["agent"] == "claude_code"  # type: ignore[index]
