@@ -122,14 +122,11 @@ CONTENDERS: dict[str, Runner] = {
 }
 
 
-def measure(runner: Runner, events: list[dict[str, Any]], runs: int) -> float:
-    rates = []
-    for _ in range(runs):
-        with tempfile.TemporaryDirectory() as tmp:
-            start = time.perf_counter()
-            runner(Path(tmp), events)
-            rates.append(len(events) / (time.perf_counter() - start))
-    return statistics.median(rates)
+def once(runner: Runner, events: list[dict[str, Any]]) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        runner(Path(tmp), events)
+        return len(events) / (time.perf_counter() - start)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,13 +135,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv)
     events = make_events(args.events)
-    results = {name: measure(runner, events, args.runs) for name, runner in CONTENDERS.items()}
-    results["sessionlog, fsync=True"] = measure(run_sessionlog_fsync, events[: max(200, args.events // 20)], args.runs)
+    contenders = {name: (runner, events) for name, runner in CONTENDERS.items()}
+    contenders["sessionlog, fsync=True"] = (run_sessionlog_fsync, events[: max(200, args.events // 20)])
+    # Round-robin: every run times each contender once, so drift in a noisy
+    # machine's speed falls on all of them alike.
+    rates: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(args.runs):
+        for name, (runner, batch) in contenders.items():
+            rates[name].append(once(runner, batch))
+    results = {name: statistics.median(values) for name, values in rates.items()}
     ours = results["sessionlog (validate+redact+chain+lock)"]
     print(f"{args.events} events of ~1 KB, median of {args.runs} runs")
-    print(f"{'contender':42} {'events/s':>10} {'vs sessionlog':>14}")
+    print(f"{'contender':42} {'events/s':>10} {'vs sessionlog':>14} {'min-max of runs':>18}")
     for name, rate in results.items():
-        print(f"{name:42} {rate:>10,.0f} {rate / ours:>13.2f}x")
+        spread = f"{min(rates[name]):,.0f}-{max(rates[name]):,.0f}"
+        print(f"{name:42} {rate:>10,.0f} {rate / ours:>13.2f}x {spread:>18}")
     return 0
 
 
