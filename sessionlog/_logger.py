@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -69,6 +71,17 @@ class AppendResult(tuple[bool, "str | None"]):
     @property
     def error(self) -> str | None:
         return self[1]
+
+
+_after_fork: weakref.WeakSet[SessionLogger] = weakref.WeakSet()
+
+
+def _reset_all_after_fork() -> None:
+    for logger in list(_after_fork):
+        logger._reset_after_fork()
+
+
+os.register_at_fork(after_in_child=_reset_all_after_fork)
 
 
 def _failure(message: str) -> AppendResult:
@@ -158,6 +171,11 @@ class SessionLogger:
         self.max_event_bytes = max_event_bytes
         self.fsync = fsync
         self._files: OrderedDict[str, SessionFile] = OrderedDict()
+        self._lock = threading.Lock()
+        _after_fork.add(self)
+
+    def _reset_after_fork(self) -> None:
+        # A fork may copy the lock held by another thread mid-append: a child starts unlocked.
         self._lock = threading.Lock()
 
     # -- appending ---------------------------------------------------------

@@ -46,6 +46,7 @@ class SessionFile:
         self.path = path
         self.session_id = session_id
         self._fd = -1
+        self._pid = -1
         self._tail: _Tail | None = None
 
     def close(self) -> None:
@@ -82,6 +83,13 @@ class SessionFile:
     def _locked_fd(self) -> tuple[int, int]:
         """Lock the open file and return ``(fd, size)``."""
         while True:
+            if self._fd >= 0 and self._pid != os.getpid():
+                # Inherited through fork: this descriptor shares the parent's open file
+                # description, and flock() does not exclude between holders of one
+                # description. Drop our copy (the parent's stays open) and reopen.
+                os.close(self._fd)
+                self._fd = -1
+                self._tail = None
             if self._fd < 0:
                 self._open()
             fcntl.flock(self._fd, fcntl.LOCK_EX)
@@ -101,6 +109,7 @@ class SessionFile:
             if exc.errno == errno.ELOOP:
                 raise AppendError(f"{self.path} is a symlink; session files are never followed") from exc
             raise AppendError(f"cannot open {self.path}: {exc.strerror}") from exc
+        self._pid = os.getpid()
         if not stat.S_ISREG(os.fstat(self._fd).st_mode):
             self.close()
             raise AppendError(f"{self.path} is not a regular file")

@@ -62,3 +62,28 @@ def test_two_loggers_in_one_process_interleave_safely(sessions_dir: Path) -> Non
         assert (a if i % 3 else b).append_event("s", "tool_call", "claude_code", "x", data={"i": i}).ok
     assert [e["data"]["i"] for e in a.read_session("s")] == list(range(200))
     assert a.verify_session("s").ok
+
+
+def _fork_worker(logger: SessionLogger, worker: int, count: int) -> None:
+    for i in range(count):
+        assert logger.append_event("forked", "tool_call", "claude_code", "x", data={"w": worker, "i": i}).ok
+
+
+@pytest.mark.slow
+def test_a_logger_inherited_through_fork_still_excludes(sessions_dir: Path) -> None:
+    import multiprocessing
+
+    logger = SessionLogger(sessions_dir)
+    assert logger.append_event("forked", "user_message", "user", "x").ok  # the file is open before the fork
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_fork_worker, args=(logger, w, 800)) for w in range(4)]
+    for p in procs:
+        p.start()
+    _fork_worker(logger, 99, 800)
+    for p in procs:
+        p.join(timeout=300)
+    assert [p.exitcode for p in procs] == [0] * 4
+    events = logger.read_session("forked")
+    assert events.errors == [] and len(events) == 1 + 5 * 800
+    report = logger.verify_session("forked")
+    assert report.ok, report.findings[:3]
