@@ -47,6 +47,7 @@ DEFAULT_SECRET_PATTERNS: tuple[SecretPattern, ...] = (
     SecretPattern("slack_webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+"),
     SecretPattern("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
     SecretPattern("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+    SecretPattern("bearer_token", r"(?i)\b(?:bearer|token)\s+(?P<secret>(?!\[REDACTED)[A-Za-z0-9._~+/-]{20,}=*)"),
     SecretPattern(
         "assignment",
         rf"(?i)(?:\b|_)(?:{_ASSIGN_KEYS})\b[\"']?\s*[:=]\s*(?P<q>[\"']?)(?P<secret>(?!\[REDACTED)[^\s\"',;&]{{3,}})",
@@ -59,11 +60,11 @@ DEFAULT_SECRET_PATTERNS: tuple[SecretPattern, ...] = (
 # "ACCA" would fire on one lowercase hex event id in ~200.
 _DEFAULT_TRIGGER = re2.compile(
     rb"-----BEGIN|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|sk-|xox[abposr]-|hooks\.slack|AIza|eyJ"
-    rb"|(?i:aws_?secret|(?:" + _ASSIGN_KEYS.encode() + rb")(?:\\?[\"']|\s|\\[nrt])*[:=])"
+    rb"|(?i:aws_?secret|(?:bearer|token)(?:\s|\\[nrt])|(?:" + _ASSIGN_KEYS.encode() + rb")(?:\\?[\"']|\s|\\[nrt])*[:=])"
 )
 
 # Keys whose string value is a secret whatever it looks like.
-_SECRET_KEY = re.compile(rf"(?i)(?:^|[_-])(?:{_ASSIGN_KEYS})$")
+_SECRET_KEY = re.compile(rf"(?i)(?:^|[_-])(?:{_ASSIGN_KEYS}|authorization|cookie|set-cookie)$")
 
 
 def _mask(kind: str) -> str:

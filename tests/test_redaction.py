@@ -86,3 +86,16 @@ def test_hex_ids_do_not_wake_the_redaction_walk() -> None:
     assert not Redactor().might_contain_secret(body)
     assert Redactor().might_contain_secret(b'{"m":"AKIAIOSFODNN7EXAMPLE"}')
     assert Redactor().might_contain_secret(b'{"m":"Password = x"}')
+
+
+def test_http_credentials_are_redacted(logger: SessionLogger) -> None:
+    token = "abcDEF0123456789ghijKLMN"
+    data = {
+        "curl": f"curl -H 'Authorization: Bearer {token}' https://api.example.com",
+        "headers": {"Authorization": "Basic dXNlcjpwYXNz", "Cookie": "session=abc123"},
+    }
+    assert logger.append_event("s", "tool_call", "claude_code", "Bash", data=data).ok
+    raw = logger.session_path("s").read_text()
+    assert token not in raw and "dXNlcjpwYXNz" not in raw and "abc123" not in raw
+    event = json.loads(raw)
+    assert event["data"]["curl"] == "curl -H 'Authorization: Bearer [REDACTED:bearer_token]' https://api.example.com"
