@@ -60,7 +60,9 @@ DEFAULT_SECRET_PATTERNS: tuple[SecretPattern, ...] = (
 # "ACCA" would fire on one lowercase hex event id in ~200.
 _DEFAULT_TRIGGER = re2.compile(
     rb"-----BEGIN|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|sk-|xox[abposr]-|hooks\.slack|AIza|eyJ"
-    rb"|(?i:aws_?secret|(?:bearer|token)(?:\s|\\[nrt])|(?:" + _ASSIGN_KEYS.encode() + rb")(?:\\?[\"']|\s|\\[nrt])*[:=])"
+    rb"|(?i:aws_?secret|(?:bearer|token)(?:\s|\\[nrt])|(?:"
+    + _ASSIGN_KEYS.encode()
+    + rb"|authorization|cookie)(?:\\?[\"']|\s|\\[nrt])*[:=])"
 )
 
 # Keys whose string value is a secret whatever it looks like.

@@ -114,3 +114,29 @@ def test_any_data_payload_round_trips_or_is_refused(data: dict[str, Any], event_
     with tempfile.TemporaryDirectory() as tmp, SessionLogger(Path(tmp) / "sessions", redact=False) as logger:
         logger.append_event("s1", "user_message", "user", "terminal")
         check(logger, args, exact=True)
+
+
+FRAGMENTS = ["password", "PASSWORD", "token", "Bearer", "api_key", "secret", "=", ":", '"', "'", "\n", "\t", " ",
+             "AKIAIOSFODNN7EXAMPLE", "ghp_" + "a" * 36, "sk-ant-" + "b" * 24, "xoxb-1234567890", "eyJabcdefghij.eyJabcdefghij.abcdefghij",
+             "-----BEGIN PRIVATE KEY-----", "hunter22", "abcdefghijklmnopqrstuvwxyz0123", "aws_secret_access_key"]  # fmt: skip
+texts = st.lists(st.sampled_from(FRAGMENTS), max_size=8).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["m", "password", "Authorization", "x_token", "note"]), texts, min_size=1, max_size=3
+    )
+)
+def test_the_cheap_secret_test_never_misses_what_the_walk_finds(data: dict[str, str]) -> None:
+    import copy
+
+    import orjson
+
+    from sessionlog._redact import Redactor
+
+    redactor = Redactor()
+    event = {"event_id": "evt_0123abcd", "data": data}
+    found = redactor.redact(copy.deepcopy(event))
+    if found:
+        assert redactor.might_contain_secret(orjson.dumps(event)), (data, found)
