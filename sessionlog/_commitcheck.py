@@ -163,7 +163,11 @@ class Checker:
         old_size = self.blobs.size(change.old_oid)
         new = self._new_content(change)
         if len(new) < old_size or _git.blob_id(memoryview(new)[:old_size], self.fmt) != change.old_oid:
-            return [self._rewrite(path, self.blobs.read(change.old_oid), bytes(new))]
+            old = self.blobs.read(change.old_oid)
+            if self._archived_in(change, by_path, old):
+                # Archived (with every committed byte) and then started afresh under the same id.
+                return self._lines(path, bytes(new), 1, None, chained=False)
+            return [self._rewrite(path, old, bytes(new))]
         if old_size and new[old_size - 1 : old_size] != b"\n":
             return [
                 Finding(
@@ -234,6 +238,15 @@ class Checker:
                 what = "moved (lines reordered or inserted before it)" if moved else "changed or removed"
                 return Finding(path, number, f"committed line {number} was {what}: {_APPEND_ONLY}")
         return Finding(path, len(old_lines), f"the committed version was rewritten: {_APPEND_ONLY}")
+
+    def _archived_in(self, change: _git.RawChange, by_path: dict[str, _git.RawChange], old: bytes) -> bool:
+        """True when this change adds the session's archive and it holds every byte of *old*."""
+        session_id = change.path.rsplit("/", 1)[1][: -len(".jsonl")]
+        archive = by_path.get(self._archive_path(session_id))
+        if archive is None or archive.status != "A":
+            return False
+        archived = self._gunzip(archive.new_oid, MAX_ARCHIVE_BYTES)
+        return archived is not None and archived.startswith(old)
 
     def _deleted_session(self, change: _git.RawChange, by_path: dict[str, _git.RawChange]) -> list[Finding]:
         session_id = change.path.rsplit("/", 1)[1][: -len(".jsonl")]

@@ -54,7 +54,7 @@ def test_edit_of_a_committed_line_is_refused(repo: Repo) -> None:
 def test_deleting_a_line_is_refused(repo: Repo) -> None:
     old = lines(repo)
     write(repo, [old[0], old[2]])
-    refused(repo, "s1.jsonl:2: committed line 2 was")
+    refused(repo, "s1.jsonl:1: committed line 1 was changed or removed")
 
 
 def test_reordering_is_refused(repo: Repo) -> None:
@@ -185,3 +185,27 @@ def test_rebased_branch_with_its_own_session_passes(repo: Repo) -> None:
     proc = repo.run("sessionlog", "ci", "--base", base, "--head", "feature", "--each-commit", check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert len(repo.logger().read_session("feature_session")) == 3
+
+
+def test_session_archived_while_its_writer_kept_going_passes(repo: Repo) -> None:
+    import gzip
+
+    with repo.logger() as writer:
+        assert writer.append_event("busy", "tool_call", "codex", "x", timestamp="2020-01-01T00:00:00Z").ok
+        repo.commit("busy session")
+        assert writer.append_event("busy", "tool_call", "codex", "x", timestamp="2020-01-01T00:01:00Z").ok
+        assert LogManager(repo.sessions).cleanup_old_sessions(older_than_days=30) == 1
+        assert writer.append_event("busy", "tool_call", "codex", "x").ok  # reopens: a fresh file, seq 1
+    repo.commit("archived, and the session went on")
+    archived = gzip.decompress((repo.sessions / "archive" / "busy.jsonl.gz").read_bytes())
+    assert len(archived.splitlines()) == 2 and len(lines(repo, "busy")) == 1
+
+
+def test_restart_without_an_archive_of_the_committed_bytes_is_refused(repo: Repo) -> None:
+    import gzip
+
+    (repo.sessions / "archive").mkdir()
+    (repo.sessions / "archive" / "s1.jsonl.gz").write_bytes(gzip.compress(lines(repo)[0]))  # only line 1
+    repo.file("s1").unlink()
+    repo.log("s1", 1)
+    refused(repo, "s1.jsonl:1: committed line 1 was changed or removed")
