@@ -399,9 +399,8 @@ class SessionLogger:
             if not raw.isspace():
                 yield line_no, decode_line(line_no, raw)
 
-    def _events(self, session_id: str, errors: list[ParseError] | None = None) -> Iterator[tuple[int, Event]]:
-        sink = errors if errors is not None else []
-        return _queries.EventFilter().select(self._lines(session_id), sink)
+    def _events(self, session_id: str) -> Iterator[tuple[int, Event]]:
+        return self.iter_query_events(session_id)
 
     def read_session(self, session_id: str) -> _queries.SessionEvents:
         """All events in file order; lines that are not events are in ``.errors``."""

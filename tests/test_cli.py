@@ -71,50 +71,15 @@ def test_verify_reports_schema_and_parse_errors_with_locations(
 
 def test_append_query_commitments_failures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["--dir", str(tmp_path)]
-    assert (
-        main(
-            [
-                *base,
-                "append",
-                "--session",
-                "s",
-                "--type",
-                "error",
-                "--agent",
-                "codex",
-                "--source",
-                "sh",
-                "--failure-ledger",
-                '[{"attempt": "make", "failure_reason": "exit 2"}]',
-                "--open-commitments",
-                '[{"commitment": "fix build", "status": "pending"}]',
-            ]
-        )
-        == 0
-    )
+    append = [*base, "append", "--session", "s", "--agent", "codex", "--source", "sh", "--type"]
+    ledger = '[{"attempt": "make", "failure_reason": "exit 2"}]'
+    promise = '[{"commitment": "fix build", "status": "pending"}]'
+    assert main([*append, "error", "--failure-ledger", ledger, "--open-commitments", promise]) == 0
     event_id = capsys.readouterr().out.strip()
     assert event_id.startswith("evt_")
-    assert main([*base, "append", "--session", "s", "--type", "chat", "--agent", "codex", "--source", "sh"]) == 1
+    assert main([*append, "chat"]) == 1
     assert "$.event_type" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                *base,
-                "append",
-                "--session",
-                "s",
-                "--type",
-                "error",
-                "--agent",
-                "codex",
-                "--source",
-                "sh",
-                "--data",
-                "{bad",
-            ]
-        )
-        == 2
-    )
+    assert main([*append, "error", "--data", "{bad"]) == 2
     assert main([*base, "query", "s", "--type", "error"]) == 0
     assert json.loads(capsys.readouterr().out)["event_id"] == event_id
     assert main([*base, "query", "s", "--after", "noon"]) == 2
