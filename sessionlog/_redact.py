@@ -9,11 +9,10 @@ strings with the exact patterns.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
-
-import re2
 
 from ._jsonpath import json_path
 
@@ -54,16 +53,23 @@ DEFAULT_SECRET_PATTERNS: tuple[SecretPattern, ...] = (
     ),
 )
 
+
 # Sound superset of DEFAULT_SECRET_PATTERNS as they appear in orjson output
 # (token characters are never escaped; quotes become \" and whitespace \n, \t).
 # Provider prefixes are case-sensitive, as their patterns are: a case-blind
 # "ACCA" would fire on one lowercase hex event id in ~200.
-_DEFAULT_TRIGGER = re2.compile(
-    rb"-----BEGIN|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|sk-|xox[abposr]-|hooks\.slack|AIza|eyJ"
-    rb"|(?i:aws_?secret|(?:bearer|token)(?:\s|\\[nrt])|(?:"
-    + _ASSIGN_KEYS.encode()
-    + rb"|authorization|cookie)(?:\\?[\"']|\s|\\[nrt])*[:=])"
-)
+@functools.cache
+def default_trigger() -> Any:
+    """The compiled prefilter (RE2 is imported on first use: hooks that never redact skip it)."""
+    import re2
+
+    return re2.compile(
+        rb"-----BEGIN|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|sk-|xox[abposr]-|hooks\.slack|AIza|eyJ"
+        rb"|(?i:aws_?secret|(?:bearer|token)(?:\s|\\[nrt])|(?:"
+        + _ASSIGN_KEYS.encode()
+        + rb"|authorization|cookie)(?:\\?[\"']|\s|\\[nrt])*[:=])"
+    )
+
 
 # Keys whose string value is a secret whatever it looks like.
 _SECRET_KEY = re.compile(rf"(?i)(?:^|[_-])(?:{_ASSIGN_KEYS}|authorization|cookie|set-cookie)$")
@@ -79,7 +85,7 @@ class Redactor:
     def __init__(self, patterns: Iterable[SecretPattern] = DEFAULT_SECRET_PATTERNS) -> None:
         self.patterns: Sequence[tuple[str, re.Pattern[str]]] = [(p.kind, re.compile(p.regex)) for p in patterns]
         default = tuple(patterns) == DEFAULT_SECRET_PATTERNS if isinstance(patterns, tuple) else False
-        self._trigger = _DEFAULT_TRIGGER if default else None
+        self._trigger = default_trigger() if default else None
 
     def might_contain_secret(self, encoded: bytes) -> bool:
         """Cheap test on the serialized event; False means certainly clean."""

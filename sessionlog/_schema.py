@@ -11,8 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
-
 from ._jsonpath import json_path, unrepresentable
 
 SCHEMA_RESOURCE = "session-event.schema.json"
@@ -39,6 +37,8 @@ class EventSchema:
     def __init__(self, schema: dict[str, Any], *, name: str = "the event schema") -> None:
         self.schema = schema
         self.name = name
+        import jsonschema_rs  # deferred: importing it costs a hook that never validates ~11 ms
+
         try:
             self._fast = jsonschema_rs.validator_for(schema, validate_formats=True)
         except (ValueError, jsonschema_rs.ValidationError) as exc:
