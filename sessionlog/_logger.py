@@ -305,9 +305,8 @@ class SessionLogger:
             if found:
                 event["redactions"] = found
                 body = orjson.dumps(event)
-        problem = self.schemas.error(event)
-        if problem is not None:
-            return _failure(f"invalid event: {problem}")
+        if not self.schemas.is_valid(event):
+            return _failure(f"invalid event: {self.schemas.error(event) or 'rejected by the schema'}")
         if len(body) + 90 > self.max_event_bytes:  # 90: room for the chain fields
             return _failure(
                 f"event is {len(body)} bytes encoded; the limit is {self.max_event_bytes} (max_event_bytes)"

@@ -87,6 +87,10 @@ class SchemaSet:
         self.builtin = _builtin_event_schema()
         self.extra = extra
 
+    def is_valid(self, event: Any) -> bool:
+        """The fast verdict; ``error`` explains a False."""
+        return self.builtin.is_valid(event) and (self.extra is None or self.extra.is_valid(event))
+
     def error(self, event: Any) -> str | None:
         problem = self.builtin.error(event)
         if problem is None and self.extra is not None:

@@ -59,7 +59,11 @@ class SessionFile:
         """Append each encoded event of *bodies* (without chain fields); return the last seq."""
         fd, size_now = self._locked_fd()
         try:
-            size, seq, digest = self._tail_state(fd, size_now, recovery, fsync=fsync)
+            tail = self._tail
+            if tail is not None and tail.size == size_now:
+                size, seq, digest = tail  # nobody else wrote since our last append
+            else:
+                size, seq, digest = self._tail_state(fd, size_now, recovery, fsync=fsync)
             if len(bodies) == 1:
                 seq += 1
                 chunk = bodies[0][:-1] + chain_suffix(seq, digest) + b"\n"
@@ -116,10 +120,7 @@ class SessionFile:
         self._tail = None
 
     def _tail_state(self, fd: int, size: int, recovery: RecoveryEncoder, *, fsync: bool) -> tuple[int, int, str | None]:
-        """Return ``(size, last_seq, last_digest)``, recovering a torn tail first."""
-        cached = self._tail
-        if cached is not None and cached.size == size:
-            return cached.size, cached.seq, cached.digest
+        """Return ``(size, last_seq, last_digest)`` read from the file, recovering a torn tail first."""
         if size == 0:
             return 0, 0, None
         if os.pread(fd, 1, size - 1) != b"\n":
