@@ -12,6 +12,7 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 _HOOK_VARS = ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_PREFIX", "GIT_OBJECT_DIRECTORY")
 
@@ -102,18 +103,15 @@ def is_ancestor(ancestor: str, descendant: str, *, cwd: Path | str | None = None
     return proc.returncode == 0
 
 
-class RawChange:
+class RawChange(NamedTuple):
     """One line of ``git diff --raw``: a path's mode and blob before and after."""
 
-    __slots__ = ("new_mode", "new_oid", "old_mode", "old_oid", "path", "status")
-
-    def __init__(self, old_mode: str, new_mode: str, old_oid: str, new_oid: str, status: str, path: str) -> None:
-        self.old_mode, self.new_mode = old_mode, new_mode
-        self.old_oid, self.new_oid = old_oid, new_oid
-        self.status, self.path = status, path
-
-    def __repr__(self) -> str:
-        return f"RawChange({self.status} {self.path})"
+    old_mode: str
+    new_mode: str
+    old_oid: str
+    new_oid: str
+    status: str
+    path: str
 
 
 def _parse_raw(out: bytes) -> list[RawChange]:

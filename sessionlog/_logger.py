@@ -124,25 +124,14 @@ def _new_event_from(session_id: str, fields: Mapping[str, Any]) -> dict[str, Any
     """append_events' item to an event (append_event's arguments as a mapping)."""
     if not fields.keys() <= _FIELDS:
         raise TypeError(f"unknown field(s) {', '.join(sorted(fields.keys() - _FIELDS))}")
-    try:
-        provenance = {"source": fields["source"], "agent": fields["agent"]}
-        event: dict[str, Any] = {
-            "event_id": new_event_id(),
-            "timestamp": fields.get("timestamp") or utc_now(),
-            "session_id": session_id,
-            "event_type": fields["event_type"],
-            "provenance": provenance,
-        }
-    except KeyError:
-        missing = [name for name in ("event_type", "agent", "source") if name not in fields]
-        raise TypeError(f"missing {', '.join(missing)}") from None
-    if fields.get("confidence") is not None:
-        provenance["confidence"] = fields["confidence"]
-    for name in _OPTIONAL_BLOCKS:
-        value = fields.get(name)
-        if value is not None:
-            event[name] = value
-    return event
+    missing = [name for name in ("event_type", "agent", "source") if name not in fields]
+    if missing:
+        raise TypeError(f"missing {', '.join(missing)}")
+    blocks = tuple(map(fields.get, _OPTIONAL_BLOCKS))
+    return _new_event(
+        session_id, fields["event_type"], fields["agent"], fields["source"],
+        blocks, fields.get("confidence"), fields.get("timestamp"),
+    )  # fmt: skip
 
 
 class SessionLogger:
