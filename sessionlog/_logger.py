@@ -98,20 +98,23 @@ def _new_event(
     event_type: str,
     agent: str,
     source: str,
-    blocks: tuple[Any, ...],
+    blocks: Mapping[str, Any],
     confidence: float | None,
     timestamp: str | None,
 ) -> dict[str, Any]:
+    """Stamp a new event; *blocks* maps optional block names to values (None means absent)."""
+    provenance: dict[str, Any] = {"source": source, "agent": agent}
+    if confidence is not None:
+        provenance["confidence"] = confidence
     event: dict[str, Any] = {
         "event_id": new_event_id(),
         "timestamp": utc_now() if timestamp is None else timestamp,
         "session_id": session_id,
         "event_type": event_type,
-        "provenance": {"source": source, "agent": agent},
+        "provenance": provenance,
     }
-    if confidence is not None:
-        event["provenance"]["confidence"] = confidence
-    for name, value in zip(_OPTIONAL_BLOCKS, blocks, strict=True):
+    for name in _OPTIONAL_BLOCKS:
+        value = blocks.get(name)
         if value is not None:
             event[name] = value
     return event
@@ -124,14 +127,14 @@ def _new_event_from(session_id: str, fields: Mapping[str, Any]) -> dict[str, Any
     """append_events' item to an event (append_event's arguments as a mapping)."""
     if not fields.keys() <= _FIELDS:
         raise TypeError(f"unknown field(s) {', '.join(sorted(fields.keys() - _FIELDS))}")
-    missing = [name for name in ("event_type", "agent", "source") if name not in fields]
-    if missing:
-        raise TypeError(f"missing {', '.join(missing)}")
-    blocks = tuple(map(fields.get, _OPTIONAL_BLOCKS))
-    return _new_event(
-        session_id, fields["event_type"], fields["agent"], fields["source"],
-        blocks, fields.get("confidence"), fields.get("timestamp"),
-    )  # fmt: skip
+    try:
+        return _new_event(
+            session_id, fields["event_type"], fields["agent"], fields["source"],
+            fields, fields.get("confidence"), fields.get("timestamp"),
+        )  # fmt: skip
+    except KeyError:
+        missing = [name for name in ("event_type", "agent", "source") if name not in fields]
+        raise TypeError(f"missing {', '.join(missing)}") from None
 
 
 class SessionLogger:
@@ -193,11 +196,12 @@ class SessionLogger:
         problem = session_id_error(session_id)
         if problem is not None:
             return _failure(problem)
-        event = _new_event(
-            session_id, event_type, agent, source,
-            (data, causal_steps, active_constraints, failure_ledger, open_commitments, key_entities, dependencies),
-            confidence, timestamp,
-        )  # fmt: skip
+        blocks = {
+            "data": data, "causal_steps": causal_steps, "active_constraints": active_constraints,
+            "failure_ledger": failure_ledger, "open_commitments": open_commitments,
+            "key_entities": key_entities, "dependencies": dependencies,
+        }  # fmt: skip
+        event = _new_event(session_id, event_type, agent, source, blocks, confidence, timestamp)
         encoded = self._encode(event)
         if isinstance(encoded, AppendResult):
             return encoded
