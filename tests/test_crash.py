@@ -89,3 +89,31 @@ def test_writers_killed_at_random_moments_lose_no_acknowledged_event(sessions_di
     assert set(acknowledged) <= ids
     report = logger.verify_session("crash")
     assert report.ok, report.findings[:3]
+
+
+FULL_DISK = """
+import os, resource, signal, sys
+from sessionlog import SessionLogger
+path = sys.argv[1]
+logger = SessionLogger(path)
+assert logger.append_event("s", "user_message", "user", "terminal").ok
+size = os.path.getsize(os.path.join(path, "s.jsonl"))
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full disk: writes fail with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (size + 300, resource.RLIM_INFINITY))
+ok, error = logger.append_event("s", "tool_call", "claude_code", "x", data={"pad": "z" * 2000})
+print(ok, error)
+print(os.path.getsize(os.path.join(path, "s.jsonl")) == size)
+"""
+
+
+def test_a_write_cut_short_by_a_full_disk_leaves_no_partial_line(sessions_dir: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, str(sessions_dir)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    refused, same_size = proc.stdout.splitlines()
+    assert refused.startswith("False cannot write to ") and "File too large" in refused
+    assert same_size == "True"  # the 300 bytes that did get written were truncated away
+    logger = SessionLogger(sessions_dir)
+    assert logger.append_event("s", "decision", "claude_code", "x").ok
+    assert logger.verify_session("s").ok
