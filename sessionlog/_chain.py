@@ -11,6 +11,11 @@ def line_digest(line: bytes) -> str:
     return "sha256:" + hashlib.sha256(memoryview(line)[:end]).hexdigest()
 
 
+def chain_line(body: bytes, seq: int, prev: str | None) -> bytes:
+    """An encoded event (``{...}``) closed with its chain fields, as one line."""
+    return body[:-1] + chain_suffix(seq, prev) + b"\n"
+
+
 def chain_suffix(seq: int, prev: str | None) -> bytes:
     """The bytes that close an encoded event with its chain fields."""
     if prev is None:

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import orjson
 
-from ._chain import chain_suffix, line_digest
+from ._chain import chain_line, line_digest
 
 _CHUNK = 1 << 16
 RECOVERED_DIR = ".recovered"
@@ -64,18 +64,13 @@ class SessionFile:
                 size, seq, digest = tail  # nobody else wrote since our last append
             else:
                 size, seq, digest = self._tail_state(fd, size_now, recovery, fsync=fsync)
-            if len(bodies) == 1:
+            lines = []
+            for body in bodies:
                 seq += 1
-                chunk = bodies[0][:-1] + chain_suffix(seq, digest) + b"\n"
-                digest = line_digest(chunk)
-            else:
-                lines = []
-                for body in bodies:
-                    seq += 1
-                    line = body[:-1] + chain_suffix(seq, digest) + b"\n"
-                    digest = line_digest(line)
-                    lines.append(line)
-                chunk = b"".join(lines)
+                line = chain_line(body, seq, digest)
+                digest = line_digest(line)
+                lines.append(line)
+            chunk = lines[0] if len(lines) == 1 else b"".join(lines)
             self._write(fd, chunk, size)
             if fsync:
                 os.fsync(fd)
@@ -127,7 +122,7 @@ class SessionFile:
             size, facts = self._recover_torn_tail(fd, size)
             last_seq, digest = self._read_last(fd, size)
             body = recovery(self.session_id, facts)
-            line = body[:-1] + chain_suffix(last_seq + 1, digest) + b"\n"
+            line = chain_line(body, last_seq + 1, digest)
             self._write(fd, line, size)
             if fsync:
                 os.fsync(fd)
