@@ -44,6 +44,7 @@ class Checker:
     fmt: str = field(init=False)
     blobs: _git.Blobs = field(init=False)
     _index_mode: bool = field(init=False, default=False)
+    _gunzipped: dict[str, bytes | None] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.schemas = load_schemas(repo_schema_for(self.root / self.sessions))
@@ -239,41 +240,41 @@ class Checker:
                 return Finding(path, number, f"committed line {number} was {what}: {_APPEND_ONLY}")
         return Finding(path, len(old_lines), f"the committed version was rewritten: {_APPEND_ONLY}")
 
+    def _added_archive(self, session_path: str, by_path: dict[str, _git.RawChange]) -> tuple[str, bytes | None] | None:
+        """``(path, content)`` of the session's archive when this change adds it, else None."""
+        archive = by_path.get(self._archive_path(_session_id(session_path, ".jsonl")))
+        if archive is None or archive.status != "A":
+            return None
+        return archive.path, self._gunzip(archive.new_oid)
+
     def _archived_in(self, change: _git.RawChange, by_path: dict[str, _git.RawChange], old: bytes) -> bool:
         """True when this change adds the session's archive and it holds every byte of *old*."""
-        session_id = change.path.rsplit("/", 1)[1][: -len(".jsonl")]
-        archive = by_path.get(self._archive_path(session_id))
-        if archive is None or archive.status != "A":
-            return False
-        archived = self._gunzip(archive.new_oid, MAX_ARCHIVE_BYTES)
-        return archived is not None and archived.startswith(old)
+        archive = self._added_archive(change.path, by_path)
+        return archive is not None and archive[1] is not None and archive[1].startswith(old)
 
     def _deleted_session(self, change: _git.RawChange, by_path: dict[str, _git.RawChange]) -> list[Finding]:
-        session_id = change.path.rsplit("/", 1)[1][: -len(".jsonl")]
-        archive = by_path.get(self._archive_path(session_id))
+        archive = self._added_archive(change.path, by_path)
         hint = f"restore it (git checkout <commit> -- {change.path}) or archive it with `sessionlog archive`"
-        if archive is None or archive.status not in ("A", "M") or change.old_mode not in REGULAR_MODES:
+        if archive is None or change.old_mode not in REGULAR_MODES:
             return [Finding(change.path, 0, f"committed session log deleted (or renamed): {hint}")]
-        old = self.blobs.read(change.old_oid)
-        archived = self._gunzip(archive.new_oid, len(old) + 1)
-        if archived != old:
-            return [Finding(archive.path, 0, f"does not decompress to exactly the removed {change.path}: {hint}")]
+        archive_path, archived = archive
+        if archived != self.blobs.read(change.old_oid):
+            return [Finding(archive_path, 0, f"does not decompress to exactly the removed {change.path}: {hint}")]
         return []
 
     def _archive(self, change: _git.RawChange, by_path: dict[str, _git.RawChange]) -> list[Finding]:
-        session_id = change.path.rsplit("/", 1)[1][: -len(".jsonl.gz")]
-        session = by_path.get(self._session_path(session_id))
+        session = by_path.get(self._session_path(_session_id(change.path, ".jsonl.gz")))
         if change.status == "A":
             if change.new_mode not in REGULAR_MODES:
                 return [Finding(change.path, 0, "an archive must be a regular file")]
             if session is not None and session.status == "D":
                 return []  # checked with the deleted session
-            content = self._gunzip(change.new_oid, MAX_ARCHIVE_BYTES)
+            content = self._gunzip(change.new_oid)
             if content is None:
                 return [Finding(change.path, 0, "not a gzip file, or larger than 1 GiB decompressed")]
             return self._lines(change.path, content, 1, None, chained=False)
         if change.status == "D":
-            archived = self._gunzip(change.old_oid, MAX_ARCHIVE_BYTES)
+            archived = self._gunzip(change.old_oid)
             restored = session is not None and session.status == "A" and archived is not None
             if restored and self.blobs.read(session.new_oid).startswith(archived):  # type: ignore[union-attr,arg-type]
                 return []  # restored: the live session holds every archived byte
@@ -284,11 +285,18 @@ class Checker:
             ]
         return [Finding(change.path, 0, "archives are immutable: committed archive changed")]
 
-    def _gunzip(self, oid: str, limit: int) -> bytes | None:
-        try:
-            return gunzip_bounded(io.BytesIO(self.blobs.read(oid)), limit)
-        except (OSError, EOFError, ValueError):
-            return None
+    def _gunzip(self, oid: str) -> bytes | None:
+        """An archive blob decompressed (at most 1 GiB), once per blob; None if it is not gzip."""
+        if oid not in self._gunzipped:
+            try:
+                self._gunzipped[oid] = gunzip_bounded(io.BytesIO(self.blobs.read(oid)), MAX_ARCHIVE_BYTES)
+            except (OSError, EOFError, ValueError):
+                self._gunzipped[oid] = None
+        return self._gunzipped[oid]
+
+
+def _session_id(path: str, suffix: str) -> str:
+    return path.rsplit("/", 1)[1][: -len(suffix)]
 
 
 def _count_lines(data: bytes | mmap.mmap, end: int) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,7 +78,8 @@ class LineChecker:
         else:
             self.unchained += 1
         if self.redactor is not None and self.redactor.might_contain_secret(raw):
-            kinds = sorted({hit["kind"] + " at " + hit["path"] for hit in self.redactor.redact(copy.deepcopy(event))})
+            # a shallow copy is enough: redact rebuilds nested values, never mutates them
+            kinds = sorted({hit["kind"] + " at " + hit["path"] for hit in self.redactor.redact(dict(event))})
             if kinds:
                 self._add(
                     line_no,
