@@ -391,9 +391,6 @@ class SessionLogger:
             if not raw.isspace():
                 yield line_no, decode_line(line_no, raw)
 
-    def _events(self, session_id: str) -> Iterator[tuple[int, Event]]:
-        return self.iter_query_events(session_id)
-
     def read_session(self, session_id: str) -> _queries.SessionEvents:
         """All events in file order; lines that are not events are in ``.errors``."""
         return self.query_events(session_id)
@@ -441,19 +438,19 @@ class SessionLogger:
 
     def get_open_commitments(self, session_id: str) -> list[dict[str, Any]]:
         """Commitments whose latest status is neither completed nor cancelled."""
-        return _queries.open_commitments(self._events(session_id))
+        return _queries.open_commitments(self.iter_query_events(session_id))
 
     def get_failure_history(self, session_id: str) -> list[dict[str, Any]]:
         """Every failure-ledger entry in order, with the event it came from."""
-        return _queries.failure_history(self._events(session_id))
+        return _queries.failure_history(self.iter_query_events(session_id))
 
     def get_ancestors(self, session_id: str, event_id: str) -> list[Event]:
         """Events *event_id* depends on, transitively, nearest first."""
-        return _queries.ancestors(self._events(session_id), event_id)
+        return _queries.ancestors(self.iter_query_events(session_id), event_id)
 
     def find_dangling_references(self, session_id: str) -> list[_queries.DanglingReference]:
         """``dependencies`` entries that name events the session does not hold."""
-        return _queries.dangling_references(self._events(session_id))
+        return _queries.dangling_references(self.iter_query_events(session_id))
 
     def verify_session(self, session_id: str) -> VerifyReport:
         """Check a session file on its own: JSON, schema, chain and secrets."""
