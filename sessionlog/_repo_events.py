@@ -181,18 +181,23 @@ def flush(root: Path, *, stage: bool = True) -> list[str]:
         mine = [e for e in entries if e.get("branch") == branch]
         if not mine:
             return []
-        with SessionLogger(root / SESSIONS_DIR) as logger:
-            for entry in mine:
-                result = _append(logger, entry)
-                if not result.ok:
-                    raise RuntimeError(f"cannot log a queued repository event: {result.error}")
-                file = logger.session_path(entry["session_id"])
-                if str(file) not in written:
-                    written.append(str(file))
-        rest = [e for e in entries if e.get("branch") != branch]
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in rest))
-        os.replace(tmp, path)
+        done = 0
+        try:
+            with SessionLogger(root / SESSIONS_DIR) as logger:
+                for entry in mine:
+                    result = _append(logger, entry)
+                    if not result.ok:
+                        raise RuntimeError(f"cannot log a queued repository event: {result.error}")
+                    done += 1
+                    file = str(logger.session_path(entry["session_id"]))
+                    if file not in written:
+                        written.append(file)
+        finally:
+            # Keep exactly what was not appended, even when an append failed midway.
+            rest = [e for e in entries if e.get("branch") != branch] + mine[done:]
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in rest))
+            os.replace(tmp, path)
     if stage and written:
         _git.add(written, cwd=root)
     return written
