@@ -10,6 +10,7 @@ the restore that moves it back.
 
 from __future__ import annotations
 
+import functools
 import io
 import mmap
 import os
@@ -39,20 +40,30 @@ class Checker:
 
     root: Path
     sessions: str = SESSIONS_DIR.as_posix()
-    schemas: SchemaSet = field(init=False)
-    redactor: Redactor = field(default_factory=Redactor)
-    fmt: str = field(init=False)
-    blobs: _git.Blobs = field(init=False)
     _index_mode: bool = field(init=False, default=False)
     _gunzipped: dict[str, bytes | None] = field(init=False, default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.schemas = load_schemas(repo_schema_for(self.root / self.sessions))
-        self.fmt = _git.object_format(self.root)
-        self.blobs = _git.Blobs(self.root)
+    # Made on first use: a commit that touches no session log spawns no cat-file,
+    # compiles no schema and imports no RE2.
+    @functools.cached_property
+    def schemas(self) -> SchemaSet:
+        return load_schemas(repo_schema_for(self.root / self.sessions))
+
+    @functools.cached_property
+    def redactor(self) -> Redactor:
+        return Redactor()
+
+    @functools.cached_property
+    def fmt(self) -> str:
+        return _git.object_format(self.root)
+
+    @functools.cached_property
+    def blobs(self) -> _git.Blobs:
+        return _git.Blobs(self.root)
 
     def close(self) -> None:
-        self.blobs.close()
+        if "blobs" in self.__dict__:
+            self.blobs.close()
 
     def __enter__(self) -> Checker:
         return self
