@@ -53,10 +53,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     redactor = Redactor()
+    loaded: dict[Path, SchemaSet] = {}
 
     def schemas_for(path: Path) -> SchemaSet:
-        # --schema, else the repository schema beside the sessions folder the file lives in
-        return load_schemas(Path(args.schema) if args.schema else repo_schema_for(path.parent))
+        # --schema, else the repository schema beside the sessions folder the file lives in;
+        # each schema file is loaded and compiled once, however many logs share it
+        schema = Path(args.schema) if args.schema else repo_schema_for(path.parent)
+        if schema not in loaded:
+            loaded[schema] = load_schemas(schema)
+        return loaded[schema]
 
     reports = [verify_file(Path(p), schemas_for(Path(p)), redactor=redactor) for p in args.paths]
     if args.output == "json":
