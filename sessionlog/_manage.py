@@ -17,7 +17,7 @@ import orjson
 from ._ids import session_id_error
 from ._paths import ARCHIVE_DIR, default_sessions_dir
 from ._queries import parse_instant
-from ._store import line_start
+from ._store import last_line, line_start
 from ._verify import SUFFIX
 
 log = logging.getLogger("sessionlog")
@@ -197,8 +197,7 @@ def last_event_time(path: Path) -> datetime | None:
         end = line_start(fd, size) if size else 0  # drop a torn tail, if any
         if end == 0:
             return None
-        start = line_start(fd, end - 1)
-        line = os.pread(fd, end - start, start)
+        line = last_line(fd, end)
     finally:
         os.close(fd)
     try:

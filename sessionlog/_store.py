@@ -134,8 +134,7 @@ class SessionFile:
         """Return ``(seq, digest)`` of the last complete line of the first *size* bytes."""
         if size == 0:
             return 0, None
-        start = line_start(fd, size - 1)
-        last = os.pread(fd, size - start, start)
+        last = last_line(fd, size)
         try:
             seq = orjson.loads(last).get("seq")
         except (orjson.JSONDecodeError, AttributeError):
@@ -200,6 +199,12 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def last_line(fd: int, end: int) -> bytes:
+    """The line that ends (with its newline) at offset *end*."""
+    start = line_start(fd, end - 1)
+    return os.pread(fd, end - start, start)
 
 
 def line_start(fd: int, end: int) -> int:
