@@ -6,8 +6,14 @@ import hashlib
 
 
 def line_digest(line: bytes) -> str:
-    """Return ``sha256:<hex>`` of one line's bytes, without its newline."""
-    end = len(line) - 1 if line.endswith(b"\n") else len(line)
+    """Return ``sha256:<hex>`` of one line's bytes, without its line ending.
+
+    A ``\r\n`` ending counts as ``\n`` (an event never holds a raw CR), so a work
+    tree whose git converts line endings chains like the bytes git stores.
+    """
+    end = len(line)
+    if line.endswith(b"\n"):
+        end -= 2 if line.endswith(b"\r\n") else 1
     return "sha256:" + hashlib.sha256(memoryview(line)[:end]).hexdigest()
 
 

@@ -116,11 +116,34 @@ class Checker:
             base_oid = _git.run(("merge-base", base_oid, head_oid), cwd=self.root, check=False).decode().strip() or None
         if not each_commit:
             return findings + self.check_trees(base_oid or _git.empty_tree(self.root), head_oid)
+        return findings + self._each_commit(_git.rev_list(base_oid, head_oid, cwd=self.root))
+
+    def check_unpushed(self, remote: str) -> list[Finding]:
+        """Every commit of every local branch that *remote* does not have yet."""
+        commits = _git.rev_list(None, "", cwd=self.root, spec=("--branches", "--not", f"--remotes={remote}"))
+        return self._each_commit(commits)
+
+    def _each_commit(self, commits: list[tuple[str, list[str]]]) -> list[Finding]:
         empty = _git.empty_tree(self.root)
-        for commit, parents in _git.rev_list(base_oid, head_oid, cwd=self.root):
+        findings: list[Finding] = []
+        for commit, parents in commits:
             for parent in parents or [empty]:
                 label = f"commit {commit[:12]}" + (f" (against parent {parent[:12]})" if len(parents) > 1 else "")
                 findings += self.check_trees(parent, commit, label=label)
+        return findings
+
+    def check_files(self) -> list[Finding]:
+        """Every session log and archive the index holds, verified whole (chain included)."""
+        findings: list[Finding] = []
+        for mode, oid, path in _git.ls_files([self.sessions], cwd=self.root):
+            kind = self._kind(path)
+            if kind is None or mode not in REGULAR_MODES:
+                continue
+            content = self.blobs.read(oid) if kind == "session" else self._gunzip(oid)
+            if content is None:
+                findings.append(Finding(path, 0, "not a gzip file, or larger than 1 GiB decompressed"))
+                continue
+            findings += self._lines(path, content, 1, None, chained=False)
         return findings
 
     # -- rules -------------------------------------------------------------

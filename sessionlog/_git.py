@@ -136,24 +136,33 @@ def diff_index(rev: str, paths: Sequence[str], *, cwd: Path | str | None = None)
     return _parse_raw(out)
 
 
-def worktree_matches_index(path: str, *, cwd: Path | str | None = None) -> bool:
-    """True when git's stat cache says the work-tree file is what the index holds."""
-    proc = subprocess.run(
-        ("git", "diff-files", "--quiet", "--", path),
-        cwd=cwd,
-        capture_output=True,
-        env=_env(None, isolate=False),
-        check=False,
-    )
-    return proc.returncode == 0
+def rev_list(
+    base: str | None, head: str, *, cwd: Path | str | None = None, spec: Sequence[str] = ()
+) -> list[tuple[str, list[str]]]:
+    """Commits in ``base..head`` (all ancestors of head if base is None), oldest first, with parents.
 
-
-def rev_list(base: str | None, head: str, *, cwd: Path | str | None = None) -> list[tuple[str, list[str]]]:
-    """Commits in ``base..head`` (all ancestors of head if base is None), oldest first, with parents."""
-    spec = (head,) if base is None else (head, "--not", base)
+    *spec* replaces ``base``/``head`` with rev-list arguments of its own.
+    """
+    spec = spec or ((head,) if base is None else (head, "--not", base))
     out = run(("rev-list", "--reverse", "--topo-order", "--parents", *spec, "--"), cwd=cwd).decode()
     rows = [line.split() for line in out.splitlines() if line]
     return [(row[0], row[1:]) for row in rows]
+
+
+def ls_files(paths: Sequence[str], *, cwd: Path | str | None = None) -> list[tuple[str, str, str]]:
+    """``(mode, oid, path)`` of the index entries under *paths*."""
+    out = run(("ls-files", "-s", "-z", "--", *paths), cwd=cwd)
+    entries = []
+    for record in out.split(b"\0"):
+        if record:
+            meta, _, path = record.partition(b"\t")
+            mode, oid, _stage = meta.decode().split(" ")
+            entries.append((mode, oid, path.decode("utf-8", "surrogateescape")))
+    return entries
+
+
+def is_shallow(*, cwd: Path | str | None = None) -> bool:
+    return run(("rev-parse", "--is-shallow-repository"), cwd=cwd).decode().strip() == "true"
 
 
 class Blobs:
@@ -224,20 +233,25 @@ def current_branch(*, cwd: Path | str | None = None) -> str | None:
     return out or None
 
 
-def commit_info(rev: str, *, cwd: Path | str | None = None) -> dict[str, object]:
-    """sha, parents, author, subject and trailers of one commit."""
-    fmt = "%H%x00%P%x00%an <%ae>%x00%s%x00%(trailers:unfold,only)"
-    sha, parents, author, subject, trailers = (
+class CommitInfo(NamedTuple):
+    sha: str
+    parents: tuple[str, ...]
+    author: str
+    subject: str
+    committed_at: str
+    trailers: tuple[tuple[str, str], ...]
+
+
+def commit_info(rev: str, *, cwd: Path | str | None = None) -> CommitInfo:
+    """sha, parents, author, subject, commit time and trailers of one commit."""
+    fmt = "%H%x00%P%x00%an <%ae>%x00%s%x00%cI%x00%(trailers:unfold,only)"
+    sha, parents, author, subject, when, trailers = (
         run(("log", "-1", f"--format={fmt}", rev, "--"), cwd=cwd).decode("utf-8", "replace").split("\0")
     )
     pairs = [line.split(":", 1) for line in trailers.splitlines() if ":" in line]
-    return {
-        "sha": sha,
-        "parents": parents.split(),
-        "author": author,
-        "subject": subject,
-        "trailers": [(k.strip(), v.strip()) for k, v in pairs],
-    }
+    return CommitInfo(
+        sha, tuple(parents.split()), author, subject, when, tuple((k.strip(), v.strip()) for k, v in pairs)
+    )
 
 
 def files_touched(sha: str, parents: Sequence[str], *, cwd: Path | str | None = None) -> list[str]:

@@ -63,6 +63,18 @@ def session_id_error(session_id: object) -> str | None:
     )
 
 
+def agent_error(agent: object) -> str | None:
+    """Return why *agent* cannot name an agent in an event (the schema's ``agent_name``), or None."""
+    if not isinstance(agent, str):
+        return f"agent must be a string, got {type(agent).__name__}"
+    if AGENT_RE.fullmatch(agent) is not None:
+        return None
+    return (
+        f"agent name {agent!r} is not accepted: start with an ASCII letter or digit, then use "
+        "ASCII letters, digits, space and ._@+:/()- (at most 128 characters)"
+    )
+
+
 def make_session_id(agent: str, when: datetime | None = None) -> str:
     """Return a session id of the form ``<agent>_<YYYYMMDD>_<HHMM>`` (UTC).
 

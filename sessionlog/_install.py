@@ -2,59 +2,96 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 
 from . import _git
 
 MARKER = "# sessionlog hook shim"
 HOOKS = {
-    "pre-commit": "sessionlog-check",
-    "pre-merge-commit": "sessionlog-check",
-    "pre-push": 'sessionlog-check --pre-push "$@"',
-    "prepare-commit-msg": 'sessionlog-prepare-commit-msg "$@"',
-    "post-commit": "sessionlog-log-commit",
+    "pre-commit": ("sessionlog.hooks.check", ""),
+    "pre-merge-commit": ("sessionlog.hooks.check", ""),
+    "pre-push": ("sessionlog.hooks.check", '--pre-push "$@"'),
+    "prepare-commit-msg": ("sessionlog.hooks.prepare_commit_msg", '"$@"'),
 }
+RETIRED = ("post-commit",)  # shims earlier versions installed
+GITATTRIBUTES_LINE = ".ai-agents/sessions/** -text"
 
 
-def shim(hook: str) -> str:
-    """The text of one hook shim: run the installed console script, or the module as a fallback."""
-    command = HOOKS[hook]
-    script, _, rest = command.partition(" ")
-    module = {
-        "sessionlog-check": "sessionlog.hooks.check",
-        "sessionlog-log-commit": "sessionlog.hooks.log_commit",
-        "sessionlog-prepare-commit-msg": "sessionlog.hooks.prepare_commit_msg",
-    }[script]
+def shim(hook: str, python: str = sys.executable) -> str:
+    """The text of one hook shim: the interpreter sessionlog was installed with runs the hook module.
+
+    Recording the interpreter makes the hook independent of ``PATH`` (an IDE
+    or a GUI client commits without the virtual environment activated).
+    """
+    module, rest = HOOKS[hook]
+    py = shlex.quote(python)
     return (
         "#!/bin/sh\n"
         f"{MARKER} ({hook}); installed by `sessionlog install-hooks`\n"
-        f"if command -v {script} >/dev/null 2>&1; then\n"
-        f"    exec {command}\n"
-        "fi\n"
-        f"exec python3 -m {module} {rest}".rstrip()
-        + "\n"
+        f"if command -v {py} >/dev/null 2>&1; then\n"
+        f"    exec {py} -m {module} {rest}".rstrip()
+        + "\nfi\n"
+        f'echo "sessionlog: {python} is gone; run \\`sessionlog install-hooks\\` again" >&2\n'
+        "exit 1\n"
     )
 
 
-def install(root: Path, *, force: bool = False) -> list[str]:
-    """Write the shims into the repository's hooks folder; return what was done, one line per hook.
+def hooks_dir(root: Path) -> Path:
+    return Path(_git.run(("rev-parse", "--path-format=absolute", "--git-path", "hooks"), cwd=root).decode().strip())
 
-    A hook that is not a sessionlog shim is left alone unless *force*; then it
-    is kept beside as ``<hook>.pre-sessionlog``.
+
+def install(root: Path, *, force: bool = False) -> tuple[list[str], bool]:
+    """Write the shims into the repository's hooks folder; return what was done and whether it was.
+
+    If another tool's hook (the pre-commit framework's, say) sits where a shim
+    goes, nothing is changed unless *force*: then the other hook is kept
+    beside as ``<hook>.pre-sessionlog``.
     """
-    hooks_dir = Path(
-        _git.run(("rev-parse", "--path-format=absolute", "--git-path", "hooks"), cwd=root).decode().strip()
-    )
-    hooks_dir.mkdir(parents=True, exist_ok=True)
+    folder = hooks_dir(root)
+    foreign = [
+        hook for hook in HOOKS if (folder / hook).exists() and MARKER not in (folder / hook).read_text(errors="replace")
+    ]
+    if foreign and not force:
+        framework = any("pre-commit" in (folder / h).read_text(errors="replace") for h in foreign)
+        advice = (
+            "the pre-commit framework manages these hooks: add the sessionlog hooks to .pre-commit-config.yaml "
+            "and run `pre-commit install --hook-type pre-commit --hook-type pre-merge-commit --hook-type pre-push "
+            "--hook-type prepare-commit-msg`"
+            if framework
+            else "use --force to move them aside (kept as <hook>.pre-sessionlog)"
+        )
+        return [f"{hook}: a hook of another tool is there" for hook in foreign] + [
+            f"nothing installed: {advice}"
+        ], False
+    folder.mkdir(parents=True, exist_ok=True)
     done = []
     for hook in HOOKS:
-        path = hooks_dir / hook
-        if path.exists() and MARKER not in path.read_text(errors="replace"):
-            if not force:
-                done.append(f"{hook}: skipped, a hook of another tool is there (use --force to move it aside)")
-                continue
+        path = folder / hook
+        if hook in foreign:
             path.replace(path.with_name(f"{hook}.pre-sessionlog"))
         path.write_text(shim(hook))
         path.chmod(0o755)
-        done.append(f"{hook}: installed")
+        done.append(f"{hook}: installed ({sys.executable})")
+    for hook in RETIRED:
+        path = folder / hook
+        if path.exists() and MARKER in path.read_text(errors="replace"):
+            path.unlink()
+            done.append(f"{hook}: removed (no longer needed)")
+    done += set_up_repository(root)
+    return done, True
+
+
+def set_up_repository(root: Path) -> list[str]:
+    """Keep git from rewriting line endings in session logs, and start logging commits from now."""
+    from ._repo_events import mark_logged
+
+    done = []
+    attributes = root / ".gitattributes"
+    text = attributes.read_text() if attributes.exists() else ""
+    if GITATTRIBUTES_LINE not in text.splitlines():
+        attributes.write_text(text + ("" if not text or text.endswith("\n") else "\n") + GITATTRIBUTES_LINE + "\n")
+        done.append(f".gitattributes: added `{GITATTRIBUTES_LINE}` (commit it)")
+    mark_logged(root)
     return done

@@ -20,9 +20,10 @@ from ._paths import default_sessions_dir, repo_schema_for
 from ._reader import ParseError, decode_line, gc_paused, iter_lines, open_session_file
 from ._redact import DEFAULT_SECRET_PATTERNS, Redactor, SecretPattern
 from ._schema import SchemaError, SchemaSet, load_schemas
+from ._spool import spool_dir, spooled_lines
 from ._store import AppendError, SessionFile
 from ._types import Event
-from ._verify import SUFFIX, VerifyReport, verify_file
+from ._verify import SUFFIX, Finding, LineChecker, VerifyReport, verify_file
 
 DEFAULT_MAX_EVENT_BYTES = 1 << 20
 _MAX_OPEN_FILES = 32
@@ -155,8 +156,14 @@ class SessionLogger:
         secret_patterns: Iterable[SecretPattern] = DEFAULT_SECRET_PATTERNS,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         fsync: bool = False,
+        spool: bool | None = None,
     ) -> None:
         self.base_dir = Path(base_dir) if base_dir is not None else default_sessions_dir()
+        # Where commits seal it, appends go to a spool that git never stashes (see _spool);
+        # spool=False writes straight to the session files, spool=True spools in any git work tree.
+        found = spool_dir(self.base_dir)
+        self.spool_dir = found[0] if found is not None else None
+        self._spooling = found is not None and (found[1] if spool is None else spool)
         self.schema_path = Path(schema_path) if schema_path is not None else repo_schema_for(self.base_dir)
         self.schemas: SchemaSet = load_schemas(self.schema_path)
         self.redactor = Redactor(tuple(secret_patterns)) if redact else None
@@ -336,11 +343,39 @@ class SessionLogger:
     def _file(self, session_id: str) -> SessionFile:
         handle = self._files.get(session_id)
         if handle is None:
-            handle = SessionFile(self.session_path(session_id), session_id)
+            spool = self._spool_path(session_id) if self._spooling else None
+            handle = SessionFile(self.session_path(session_id), session_id, spool)
             self._files[session_id] = handle
             while len(self._files) > _MAX_OPEN_FILES:  # close the longest-open file
                 self._files.popitem(last=False)[1].close()
         return handle
+
+    def _spool_path(self, session_id: str) -> Path | None:
+        return None if self.spool_dir is None else self.spool_dir / f"{session_id}{SUFFIX}"
+
+    def seal(self, session_ids: Iterable[str] | None = None) -> tuple[list[Path], list[str]]:
+        """Move spooled lines into the session files (all spooled sessions by default).
+
+        Returns the session files that grew and, per session that could not be
+        sealed, why (its lines stay spooled and readable).
+        """
+        if self.spool_dir is None:
+            return [], []
+        if session_ids is None:
+            session_ids = sorted(p.name[: -len(SUFFIX)] for p in self.spool_dir.glob(f"*{SUFFIX}"))
+        grown: list[Path] = []
+        problems: list[str] = []
+        with self._lock:
+            for session_id in session_ids:
+                handle = SessionFile(self.session_path(session_id), session_id, self._spool_path(session_id))
+                try:
+                    if handle.seal(self._recovery_event):
+                        grown.append(handle.path)
+                except (AppendError, OSError) as exc:
+                    problems.append(f"{session_id}: {exc}")
+                finally:
+                    handle.close()
+        return grown, problems
 
     def close(self) -> None:
         """Close the session files this logger keeps open."""
@@ -369,21 +404,38 @@ class SessionLogger:
         return self.base_dir / f"{session_id}{SUFFIX}"
 
     def list_sessions(self) -> list[str]:
-        """Ids of the live (not archived) sessions, sorted."""
-        if not self.base_dir.is_dir():
-            return []
-        return sorted(
-            p.name[: -len(SUFFIX)] for p in self.base_dir.glob(f"*{SUFFIX}") if p.is_file() and not p.is_symlink()
-        )
+        """Ids of the live (not archived) sessions, spooled or sealed, sorted."""
+        found: set[str] = set()
+        for folder in (self.base_dir, self.spool_dir):
+            if folder is not None and folder.is_dir():
+                found.update(
+                    p.name[: -len(SUFFIX)] for p in folder.glob(f"*{SUFFIX}") if p.is_file() and not p.is_symlink()
+                )
+        return sorted(found)
 
     def _lines(self, session_id: str) -> Iterator[tuple[int, bytes]]:
+        """The session file's lines, then the spooled ones (the spool is read first, so a
+        seal running meanwhile can only make a line appear twice, and those are skipped)."""
         path = self.session_path(session_id)
+        spooled = b""
+        spool = self._spool_path(session_id)
+        if spool is not None:
+            try:
+                with open_session_file(spool) as stream:
+                    spooled = stream.read()
+            except FileNotFoundError:
+                pass
+        line_no = 0
         try:
             stream = open_session_file(path)
         except FileNotFoundError:
-            return
-        with stream:
-            yield from iter_lines(stream)
+            pass
+        else:
+            with stream:
+                for line_no, raw in iter_lines(stream):
+                    yield line_no, raw
+        if spooled:
+            yield from spooled_lines(spooled, line_no)
 
     def iter_session(self, session_id: str) -> Iterator[tuple[int, Event | ParseError]]:
         """Stream ``(line_no, event | ParseError)``; a missing session yields nothing."""
@@ -453,8 +505,16 @@ class SessionLogger:
         return _queries.dangling_references(self.iter_query_events(session_id))
 
     def verify_session(self, session_id: str) -> VerifyReport:
-        """Check a session file on its own: JSON, schema, chain and secrets."""
-        return verify_file(self.session_path(session_id), self.schemas, redactor=self.redactor)
+        """Check a session file (and its spooled lines) on its own: JSON, schema, chain and secrets."""
+        path = self.session_path(session_id)
+        if self._spool_path(session_id) is None:
+            return verify_file(path, self.schemas, redactor=self.redactor)
+        checker = LineChecker(str(path), self.schemas, self.redactor)
+        try:
+            checker.feed(self._lines(session_id))
+        except OSError as exc:
+            checker.findings.append(Finding(checker.path, 0, f"cannot read: {exc.strerror or exc}"))
+        return VerifyReport(checker.path, checker.findings, checker.events, checker.unchained)
 
 
 __all__ = ["AppendResult", "SchemaError", "SessionLogger"]

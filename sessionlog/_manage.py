@@ -17,6 +17,7 @@ import orjson
 from ._ids import session_id_error
 from ._paths import ARCHIVE_DIR, default_sessions_dir
 from ._queries import parse_instant
+from ._spool import spool_dir
 from ._store import last_line, line_start
 from ._verify import SUFFIX
 
@@ -64,12 +65,21 @@ class LogManager:
     ) -> list[CleanupItem]:
         """Like cleanup_old_sessions, but return what happened to each old session."""
         cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
+        spool = spool_dir(self.base_dir)
+        if spool is not None and not dry_run:
+            from ._logger import SessionLogger
+
+            with SessionLogger(self.base_dir) as logger:
+                logger.seal()  # an archive holds every event, spooled ones included
         items = []
         for path in sorted(self.base_dir.glob(f"*{SUFFIX}")):
             if path.is_symlink() or not path.is_file():
                 continue
             session_id = path.name[: -len(SUFFIX)]
             last = last_event_time(path)
+            spooled = last_event_time(spool[0] / path.name) if spool is not None else None
+            if spooled is not None:
+                last = spooled  # lines still in the spool are the newest
             if last is None:
                 items.append(CleanupItem(session_id, None, "skipped: no readable timestamp on its last line"))
                 continue

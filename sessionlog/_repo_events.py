@@ -1,11 +1,17 @@
-"""Repository events: commits and agent handoffs, recorded without touching the work tree.
+"""Repository events: the commits made in this clone, and agent handoffs between them.
 
-``post-commit`` cannot change the commit it follows, and pre-commit fails a
-hook that modifies tracked files, so a commit's event is first queued in
-``.git/sessionlog/pending.jsonl`` (nothing in the work tree changes). The
-next ``pre-commit`` of the same branch appends the queue to the branch's
-repository log, ``.ai-agents/sessions/git-<branch>-<clone>.jsonl``, and
-stages it: commit N's event is committed with commit N+1.
+No hook runs after every way a commit can be made (a merge runs
+``post-merge``, a rebase ``post-rewrite``, and each hook stage costs a commit
+a process start), so commits are not recorded when they are made. The
+commit hook instead asks the ``HEAD`` reflog which commits this work tree
+made since it last looked (commit, amend, merge, cherry-pick, revert,
+rebase picks) and logs those that the checked-out branch now contains, into
+that branch's repository log ``.ai-agents/sessions/git-<branch>-<clone>.jsonl``:
+commit N is recorded by commit N+1, and a merged branch's last commit by the
+next commit of the branch it was merged into. A commit made elsewhere and
+fetched is not "made here" and is left to the clone that made it. The shas
+already logged are kept in ``<git-common-dir>/sessionlog/logged``, so no
+commit is logged twice.
 
 One log per branch and per clone means two branches, or two people on one
 branch, never append to the same file, so merges never conflict on it.
@@ -14,26 +20,28 @@ branch, never append to the same file, so merges never conflict on it.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import orjson
 
 from . import _git
-from ._ids import utc_now
-from ._paths import SESSIONS_DIR
+from ._ids import agent_error, utc_now
 
 if TYPE_CHECKING:
-    from ._logger import AppendResult, SessionLogger
+    from ._logger import SessionLogger
 
-PENDING = "sessionlog/pending.jsonl"
 CLONE_ID = "sessionlog/clone-id"
-ACTIVE = "sessionlog/active.json"
+LOGGED = "sessionlog/logged"
+ACTIVE_DIR = "sessionlog/active"
 MAX_FILES_LISTED = 200
+REFLOG_WINDOW = 1000
 
 # Who wrote a commit, from its trailers (agents sign commits this way).
 _AGENT_NAMES = (
@@ -46,7 +54,11 @@ _AGENT_NAMES = (
     ("cursor", "cursor"),
     ("aider", "aider"),
 )
-_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+_CLEAN_BRANCH = re.compile(r"[A-Za-z0-9.-]+")
+# Reflog messages of entries that made a new commit in this work tree.
+_MADE_HERE = re.compile(
+    r"^(commit|cherry-pick|revert|am)\b|\((pick|reword|edit|squash|fixup)\)|Merge made by", re.IGNORECASE
+)
 
 
 def clone_id(root: Path) -> str:
@@ -65,19 +77,41 @@ def clone_id(root: Path) -> str:
         return value
 
 
+def branch_slug(branch: str | None) -> str:
+    """A file-name-safe spelling of a branch name, different for different names.
+
+    Letters, digits, ``.`` and ``-`` stay; ``_`` becomes ``__`` and any other
+    byte ``_xx`` (hex), so ``feature/x``, ``feature-x`` and ``feature_x`` stay
+    apart. A spelling over 100 characters is cut and closed with ``_h`` and a
+    digest of the whole name (``h`` is not a hex digit, so no short name ends so).
+    """
+    if branch is None:
+        return "HEAD"  # not a branch name git allows for a branch
+    out = []
+    for char in branch:
+        if _CLEAN_BRANCH.fullmatch(char):
+            out.append(char)
+        elif char == "_":
+            out.append("__")
+        else:
+            out.extend(f"_{byte:02x}" for byte in char.encode())
+    slug = "".join(out)
+    if len(slug) > 100:
+        slug = slug[:86] + "_h" + hashlib.sha256(branch.encode()).hexdigest()[:12]
+    return slug
+
+
 def repo_session_id(branch: str | None, clone: str) -> str:
     """``git-<branch>-<clone>``: the repository log of one branch in one clone."""
-    slug = _SLUG.sub("-", branch or "detached").strip("-.") or "branch"
-    return f"git-{slug[:80]}-{clone}"
+    return f"git-{branch_slug(branch)}-{clone}"
 
 
-def agent_of(info: dict[str, Any]) -> str | None:
+def agent_of(info: _git.CommitInfo) -> str | None:
     """The agent that made a commit, from ``Sessionlog-Agent`` or ``Co-Authored-By`` trailers."""
-    trailers: list[tuple[str, str]] = info["trailers"]
-    for key, value in trailers:
-        if key.lower() == "sessionlog-agent" and value:
+    for key, value in info.trailers:
+        if key.lower() == "sessionlog-agent" and value and agent_error(value) is None:
             return value
-    candidates = [v for k, v in trailers if k.lower() == "co-authored-by"] + [str(info["author"])]
+    candidates = [v for k, v in info.trailers if k.lower() == "co-authored-by"] + [info.author]
     for text in candidates:
         lowered = text.lower()
         for needle, agent in _AGENT_NAMES:
@@ -86,19 +120,40 @@ def agent_of(info: dict[str, Any]) -> str | None:
     return None
 
 
-def session_of(info: dict[str, Any]) -> str | None:
-    for key, value in info["trailers"]:
+def session_of(info: _git.CommitInfo) -> str | None:
+    for key, value in info.trailers:
         if key.lower() == "sessionlog-session" and value:
-            return str(value)
+            return value
     return None
 
 
-def active_session(root: Path) -> dict[str, str]:
-    """The session an agent declared active: ``$SESSIONLOG_SESSION``/``$SESSIONLOG_AGENT``, else
-    ``.git/sessionlog/active.json`` (written by ``sessionlog activate``)."""
+def _active_path(root: Path, branch: str | None) -> Path:
+    return _git.git_path(f"{ACTIVE_DIR}/{quote(branch or 'HEAD', safe='')}.json", cwd=root)
+
+
+def set_active(root: Path, session_id: str | None, agent: str | None) -> Path:
+    """Make *session_id* (by *agent*) the active session of the checked-out branch; None clears it."""
+    path = _active_path(root, _git.current_branch(cwd=root))
+    if session_id is None:
+        path.unlink(missing_ok=True)
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = {"session_id": session_id, **({"agent": agent} if agent else {})}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(orjson.dumps(value))
+    os.replace(tmp, path)
+    return path
+
+
+def active_session(root: Path, *, warn: list[str] | None = None) -> dict[str, str]:
+    """The session active on the checked-out branch: ``$SESSIONLOG_SESSION``/``$SESSIONLOG_AGENT``,
+    else what ``sessionlog activate`` stored for this branch (per work tree).
+
+    A name that could not be logged is left out, and said in *warn*.
+    """
     found: dict[str, str] = {}
     try:
-        stored = orjson.loads(_git.git_path(ACTIVE, cwd=root).read_bytes())
+        stored = orjson.loads(_active_path(root, _git.current_branch(cwd=root)).read_bytes())
         if isinstance(stored, dict):
             found.update({k: v for k, v in stored.items() if k in ("session_id", "agent") and isinstance(v, str)})
     except (FileNotFoundError, orjson.JSONDecodeError, _git.GitError):
@@ -106,106 +161,137 @@ def active_session(root: Path) -> dict[str, str]:
     for key, env in (("session_id", "SESSIONLOG_SESSION"), ("agent", "SESSIONLOG_AGENT")):
         if os.environ.get(env):
             found[key] = os.environ[env]
+    from ._ids import session_id_error
+
+    for key, check in (("session_id", session_id_error), ("agent", agent_error)):
+        problem = check(found[key]) if key in found else None
+        if problem is not None:
+            del found[key]
+            if warn is not None:
+                warn.append(problem)
     return found
 
 
 @contextmanager
-def _locked_pending(root: Path) -> Iterator[Path]:
-    path = _git.git_path(PENDING, cwd=root)
+def _locked_logged(root: Path) -> Iterator[Path]:
+    path = _git.git_path(LOGGED, cwd=root, common=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_suffix(".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield path
 
 
-def queue(root: Path, entries: list[dict[str, Any]]) -> None:
-    """Append entries (a session id plus append_event fields) to the pending queue."""
-    data = b"".join(orjson.dumps(e) + b"\n" for e in entries)
-    with _locked_pending(root) as path:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+def _made_here(root: Path) -> list[str]:
+    """Commits the ``HEAD`` reflog says this work tree made, oldest first (a window of the newest)."""
+    out = _git.run(
+        ("log", "--walk-reflogs", f"-n{REFLOG_WINDOW}", "--format=%H%x1f%gs", "HEAD", "--"), cwd=root, check=False
+    ).decode("utf-8", "replace")
+    made: list[str] = []
+    for line in reversed(out.splitlines()):
+        sha, _, action = line.partition("\x1f")
+        if _MADE_HERE.search(action) and sha not in made:
+            made.append(sha)
+    return made
+
+
+def mark_logged(root: Path) -> None:
+    """Take every commit made so far as seen (set-up: history before sessionlog is not logged),
+    and have appends spooled from now on (the commit hook seals them)."""
+    from . import _spool
+
+    _spool.enable(_git.git_path("", cwd=root, common=True))
+    with _locked_logged(root) as path:
+        if not path.exists():
+            path.write_text("".join(f"{sha}\n" for sha in _made_here(root)))
+
+
+def log_new_commits(root: Path, logger: SessionLogger) -> list[str]:
+    """Log the commits this work tree made that the checked-out branch contains and that
+    were not logged yet; return their shas. The first run only takes note of the past."""
+    with _locked_logged(root) as path:
+        if not path.exists():
+            path.write_text("".join(f"{sha}\n" for sha in _made_here(root)))
+            return []
+        logged = set(path.read_text().split())
+        candidates = [sha for sha in _made_here(root) if sha not in logged]
+        if not candidates:
+            return []
+        todo = [sha for sha in candidates if _git.is_ancestor(sha, "HEAD", cwd=root)]
+        branch = _git.current_branch(cwd=root)
+        session_id = repo_session_id(branch, clone_id(root))
+        done: list[str] = []
         try:
-            os.write(fd, data)
+            for sha in todo:
+                result = logger.append_events(session_id, _commit_events(root, sha, branch))
+                if not result.ok:
+                    raise _git.GitError(f"cannot log commit {sha[:12]}: {result.error}")
+                done.append(sha)
         finally:
-            os.close(fd)
+            if done:
+                with open(path, "a") as out:
+                    out.write("".join(f"{sha}\n" for sha in done))
+        return done
 
 
-def record_commit(root: Path, rev: str = "HEAD") -> list[dict[str, Any]]:
-    """Queue the events for commit *rev*: a ``state_change``, and a handoff if the agent changed."""
-    info = _git.commit_info(rev, cwd=root)
-    branch = _git.current_branch(cwd=root)
-    session_id = repo_session_id(branch, clone_id(root))
-    parents: list[str] = info["parents"]  # type: ignore[assignment]
-    files = _git.files_touched(str(info["sha"]), parents, cwd=root)
-    agent = agent_of(info)
+def _commit_events(root: Path, sha: str, branch: str | None) -> list[dict[str, Any]]:
+    """A ``state_change`` for commit *sha*, and a handoff when its agent differs from its first parent's."""
+    info = _git.commit_info(sha, cwd=root)
+    files = _git.files_touched(info.sha, info.parents, cwd=root)
+    agent = agent_of(info) or "user"
     stamp = utc_now()
-    commit = {
-        "kind": "commit",
-        "sha": info["sha"],
-        "parents": parents,
+    commit: dict[str, Any] = {
+        "kind": "merge" if len(info.parents) > 1 else "commit",
+        "sha": info.sha,
+        "parents": list(info.parents),
         "branch": branch,
-        "subject": info["subject"],
-        "author": info["author"],
+        "subject": info.subject,
+        "author": info.author,
+        "committed_at": info.committed_at,
         "files": files[:MAX_FILES_LISTED],
         "files_count": len(files),
     }
-    if session_of(info):
-        commit["session"] = session_of(info)
-    entries: list[dict[str, Any]] = [{"session_id": session_id, "branch": branch, "event_type": "state_change",
-                "agent": agent or "user", "source": "git post-commit", "timestamp": stamp, "data": commit}]  # fmt: skip
-    if parents:
-        previous = agent_of(_git.commit_info(parents[0], cwd=root)) or "user"
-        if previous != (agent or "user"):
-            entries.append({"session_id": session_id, "branch": branch, "handoff": True, "from_agent": previous,
-                            "to_agent": agent or "user", "summary": f"commit {str(info['sha'])[:12]}: {info['subject']}",
-                            "timestamp": stamp})  # fmt: skip
-    queue(root, entries)
-    return entries
+    session = session_of(info)
+    if session:
+        commit["session"] = session
+    claimed = next((v for k, v in info.trailers if k.lower() == "sessionlog-agent"), None)
+    if claimed and claimed != agent:
+        commit["agent_trailer"] = claimed  # kept as data: it is not a name the schema accepts
+    events: list[dict[str, Any]] = [
+        {"event_type": "state_change", "agent": agent, "source": "git commit", "timestamp": stamp, "data": commit}
+    ]
+    if info.parents:
+        previous = agent_of(_git.commit_info(info.parents[0], cwd=root)) or "user"
+        if previous != agent:
+            events.append(
+                {
+                    "event_type": "state_change",
+                    "agent": previous,
+                    "source": "git commit",
+                    "timestamp": stamp,
+                    "data": {
+                        "kind": "handoff",
+                        "from_agent": previous,
+                        "to_agent": agent,
+                        "summary": f"commit {info.sha[:12]}: {info.subject}",
+                    },
+                }
+            )
+    return events
 
 
-def flush(root: Path, *, stage: bool = True) -> list[str]:
-    """Append the queued events of the current branch to its repository log, then stage it.
+def flush(root: Path, *, stage: bool = True) -> tuple[list[str], list[str]]:
+    """Log new commits, seal every spooled session into its file, and stage the files that grew.
 
-    Entries of other branches stay queued. Returns the session files written.
-    An entry is removed from the queue only after it was appended.
+    Returns the files written and the problems (sessions left spooled, and why).
     """
-    from ._logger import SessionLogger  # deferred: post-commit only queues and stays fast
+    from . import _spool
+    from ._logger import SessionLogger  # deferred: a commit that needs nothing skips the import
+    from ._paths import SESSIONS_DIR
 
-    branch = _git.current_branch(cwd=root)
-    written: list[str] = []
-    with _locked_pending(root) as path:
-        try:
-            lines = path.read_bytes().splitlines()
-        except FileNotFoundError:
-            return []
-        entries = [orjson.loads(line) for line in lines if line.strip()]
-        mine = [e for e in entries if e.get("branch") == branch]
-        if not mine:
-            return []
-        done = 0
-        try:
-            with SessionLogger(root / SESSIONS_DIR) as logger:
-                for entry in mine:
-                    result = _append(logger, entry)
-                    if not result.ok:
-                        raise RuntimeError(f"cannot log a queued repository event: {result.error}")
-                    done += 1
-                    file = str(logger.session_path(entry["session_id"]))
-                    if file not in written:
-                        written.append(file)
-        finally:
-            # Keep exactly what was not appended, even when an append failed midway.
-            rest = [e for e in entries if e.get("branch") != branch] + mine[done:]
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in rest))
-            os.replace(tmp, path)
-    if stage and written:
-        _git.add(written, cwd=root)
-    return written
-
-
-def _append(logger: SessionLogger, entry: dict[str, Any]) -> AppendResult:
-    if entry.get("handoff"):
-        return logger.log_handoff(entry["session_id"], entry["from_agent"], entry["to_agent"], entry.get("summary"),
-                                  source="git post-commit")  # fmt: skip
-    fields = {k: v for k, v in entry.items() if k not in ("session_id", "branch")}
-    return logger.append_events(entry["session_id"], [fields])
+    _spool.enable(_git.git_path("", cwd=root, common=True))
+    with SessionLogger(root / SESSIONS_DIR) as logger:
+        log_new_commits(root, logger)
+        grown, problems = logger.seal()
+    if stage and grown:
+        _git.add(grown, cwd=root)
+    return [str(p) for p in grown], problems

@@ -4,6 +4,10 @@ A session file is opened once (``O_APPEND | O_NOFOLLOW``) and kept open.
 Each append takes ``flock(LOCK_EX)``, looks at the file's tail (cached while
 nobody else writes), recovers a torn last line if a writer died mid-write,
 closes the event with its chain fields and writes it with one ``write``.
+
+Inside a git work tree the file appended to is the session's spool (see
+``_spool``): the chain goes on from the tracked file's last line when the
+spool is empty, and ``seal`` moves the spooled lines into the tracked file.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import NamedTuple
 import orjson
 
 from ._chain import chain_line, line_digest
+from ._spool import seq_of
 
 _CHUNK = 1 << 16
 RECOVERED_DIR = ".recovered"
@@ -42,8 +47,9 @@ class AppendError(Exception):
 class SessionFile:
     """An open session file that appends chained lines under a lock."""
 
-    def __init__(self, path: Path, session_id: str) -> None:
-        self.path = path
+    def __init__(self, path: Path, session_id: str, spool: Path | None = None) -> None:
+        self.path = path  # the session file (tracked in git)
+        self.live = spool if spool is not None else path  # where appends go
         self.session_id = session_id
         self._fd = -1
         self._pid = -1
@@ -101,34 +107,104 @@ class SessionFile:
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-        try:
-            self._fd = os.open(self.path, flags, 0o644)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise AppendError(f"{self.path} is a symlink; session files are never followed") from exc
-            raise AppendError(f"cannot open {self.path}: {exc.strerror}") from exc
+        self.live.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = _open_regular(self.live, os.O_RDWR | os.O_APPEND | os.O_CREAT)
         self._pid = os.getpid()
-        if not stat.S_ISREG(os.fstat(self._fd).st_mode):
-            self.close()
-            raise AppendError(f"{self.path} is not a regular file")
         self._tail = None
 
+    @property
+    def spooled(self) -> bool:
+        return self.live != self.path
+
     def _tail_state(self, fd: int, size: int, recovery: RecoveryEncoder, *, fsync: bool) -> tuple[int, int, str | None]:
-        """Return ``(size, last_seq, last_digest)`` read from the file, recovering a torn tail first."""
-        if size == 0:
+        """Return ``(size, last_seq, last_digest)`` of the appended-to file, recovering a torn tail first.
+
+        An empty spool goes on from the tracked file's last line.
+        """
+        facts = None
+        if size == 0 and self.spooled:
+            last_seq, digest, facts = self._tracked_tail()
+        elif size == 0:
             return 0, 0, None
-        if os.pread(fd, 1, size - 1) != b"\n":
-            size, facts = self._recover_torn_tail(fd, size)
+        else:
+            if os.pread(fd, 1, size - 1) != b"\n":
+                size, facts = self._recover_torn_tail(fd, size)
             last_seq, digest = self._read_last(fd, size)
-            body = recovery(self.session_id, facts)
-            line = chain_line(body, last_seq + 1, digest)
-            self._write(fd, line, size)
-            if fsync:
-                os.fsync(fd)
-            return size + len(line), last_seq + 1, line_digest(line)
-        last_seq, digest = self._read_last(fd, size)
-        return size, last_seq, digest
+        if facts is None:
+            return size, last_seq, digest
+        line = chain_line(recovery(self.session_id, facts), last_seq + 1, digest)
+        self._write(fd, line, size)
+        if fsync:
+            os.fsync(fd)
+        return size + len(line), last_seq + 1, line_digest(line)
+
+    def _tracked_tail(self) -> tuple[int, str | None, dict[str, object] | None]:
+        """``(seq, digest)`` of the tracked file's last line (a torn tail recovered), and the recovery facts."""
+        try:
+            fd = _open_regular(self.path, os.O_RDWR)
+        except FileNotFoundError:
+            return 0, None, None
+        try:
+            size = os.fstat(fd).st_size
+            facts = None
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                size, facts = self._recover_torn_tail(fd, size)
+            seq, digest = self._read_last(fd, size)
+            return seq, digest, facts
+        finally:
+            os.close(fd)
+
+    def seal(self, recovery: RecoveryEncoder) -> bool:
+        """Move the spooled lines into the tracked file; return True when it grew.
+
+        Safe to repeat after a crash at any point: spooled lines the tracked
+        file already holds are recognised by their ``seq`` and skipped, and
+        the spool is removed only after the tracked file was synced.
+        """
+        if not self.spooled:
+            return False
+        if not os.path.lexists(self.live):
+            return False
+        fd, size = self._locked_fd()
+        try:
+            size, _, _ = self._tail_state(fd, size, recovery, fsync=True)  # a torn spool tail is recovered
+            if size == 0:
+                os.unlink(self.live)
+                self.close()
+                return False
+            data = os.pread(fd, size, 0)
+            tracked = _open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+            try:
+                grew = self._seal_into(tracked, data)
+                os.fsync(tracked)
+            finally:
+                os.close(tracked)
+            _fsync_dir(self.path.parent)
+            os.unlink(self.live)  # under the lock: a waiting writer sees nlink == 0 and reopens
+            return grew
+        finally:
+            if self._fd >= 0:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                self.close()
+
+    def _seal_into(self, tracked: int, data: bytes) -> bool:
+        size = os.fstat(tracked).st_size
+        if size and os.pread(tracked, 1, size - 1) != b"\n":
+            # Cut short by a crash while sealing (the spool still holds those bytes) or damaged by hand.
+            size, _ = self._recover_torn_tail(tracked, size)
+        last_seq, digest = self._read_last(tracked, size)
+        lines = [line for line in data.splitlines(keepends=True) if (seq_of(line) or 0) > last_seq]
+        if not lines:
+            return False
+        first = orjson.loads(lines[0])
+        if first.get("seq") != last_seq + 1 or first.get("prev") != digest:
+            raise AppendError(
+                f"cannot seal {self.live} into {self.path}: the spooled lines continue line {first.get('seq', 0) - 1} "
+                f"of another version of the file (it has {last_seq} lines; was the branch switched or the file "
+                "reverted?). The spooled lines are kept; switch back and commit, or run `sessionlog flush` there."
+            )
+        _write_all(tracked, b"".join(lines))
+        return True
 
     def _read_last(self, fd: int, size: int) -> tuple[int, str | None]:
         """Return ``(seq, digest)`` of the last complete line of the first *size* bytes."""
@@ -166,11 +242,7 @@ class SessionFile:
                 os.fsync(out)
             finally:
                 os.close(out)
-            dir_fd = os.open(saved.parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            _fsync_dir(saved.parent)
         os.ftruncate(fd, keep)
         os.fsync(fd)
         return keep, {
@@ -189,6 +261,30 @@ class SessionFile:
                 os.ftruncate(fd, size_before)  # never leave half a line behind
             self._tail = None
             raise AppendError(f"cannot write to {self.path}: {exc.strerror}") from exc
+
+
+def _open_regular(path: Path, flags: int) -> int:
+    """Open *path* without following a symlink; refuse anything but a regular file."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise AppendError(f"{path} is a symlink; session files are never followed") from exc
+        raise AppendError(f"cannot open {path}: {exc.strerror}") from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise AppendError(f"{path} is not a regular file")
+    return fd
+
+
+def _fsync_dir(path: Path) -> None:
+    dir_fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:

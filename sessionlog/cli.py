@@ -222,35 +222,36 @@ def cmd_commits(args: argparse.Namespace) -> int:
 def cmd_install_hooks(args: argparse.Namespace) -> int:
     from ._install import install
 
-    lines = install(_root(), force=args.force)
+    lines, installed = install(_root(), force=args.force)
     print("\n".join(lines))
-    return EXIT_FINDINGS if any("skipped" in line for line in lines) else EXIT_OK
+    return EXIT_OK if installed else EXIT_FINDINGS
 
 
 def cmd_activate(args: argparse.Namespace) -> int:
-    from . import _git
-    from ._ids import session_id_error
-    from ._repo_events import ACTIVE
+    from ._ids import agent_error, session_id_error
+    from ._repo_events import set_active
 
-    path = _git.git_path(ACTIVE, cwd=_root())
     if args.session is None:
-        path.unlink(missing_ok=True)
+        set_active(_root(), None, None)
+        print("sessionlog: no active session on this branch")
         return EXIT_OK
-    problem = session_id_error(args.session)
+    problem = session_id_error(args.session) or (agent_error(args.agent) if args.agent else None)
     if problem:
         raise ValueError(problem)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = {"session_id": args.session, **({"agent": args.agent} if args.agent else {})}
-    path.write_bytes(orjson.dumps(value) + b"\n")
+    set_active(_root(), args.session, args.agent)
+    print(f"sessionlog: {args.session} is the active session on this branch")
     return EXIT_OK
 
 
 def cmd_flush(args: argparse.Namespace) -> int:
     from ._repo_events import flush
 
-    for path in flush(_root(), stage=not args.no_stage):
+    written, problems = flush(_root(), stage=not args.no_stage)
+    for path in written:
         print(path)
-    return EXIT_OK
+    for problem in problems:
+        print(f"sessionlog flush: left spooled: {problem}", file=sys.stderr)
+    return EXIT_FINDINGS if problems else EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -342,13 +343,17 @@ def _add_git_commands(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="move other tools' hooks aside")
     p.set_defaults(func=cmd_install_hooks)
 
-    p = sub.add_parser("activate", help="name the active session (commit trailers, handoffs); no argument clears it")
+    p = sub.add_parser(
+        "activate", help="name the active session of this branch (commit trailers, handoffs); no argument clears it"
+    )
     p.add_argument("session", nargs="?")
     p.add_argument("--agent")
     p.set_defaults(func=cmd_activate)
 
-    p = sub.add_parser("flush", help="append queued commit events of this branch to its repository log")
-    p.add_argument("--no-stage", action="store_true")
+    p = sub.add_parser(
+        "flush", help="log new commits and seal spooled session lines into their files (the commit hook does this)"
+    )
+    p.add_argument("--no-stage", action="store_true", help="write the session files but do not git add them")
     p.set_defaults(func=cmd_flush)
 
 

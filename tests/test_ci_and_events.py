@@ -223,19 +223,3 @@ def test_unknown_base_is_a_finding_not_a_pass(repo: Repo) -> None:
     code, out = ci(repo, "--base", "1234567890abcdef1234567890abcdef12345678", "--head", "HEAD")
     assert code == 1
     assert "base is not a commit here" in out
-
-
-def test_a_failed_flush_requeues_only_what_was_not_appended(repo: Repo) -> None:
-    from sessionlog import _repo_events
-
-    pending = Path(repo.git("rev-parse", "--path-format=absolute", "--git-path", "sessionlog/pending.jsonl"))
-    pending.unlink(missing_ok=True)
-    entry = {"session_id": "git-main-test", "branch": "main", "event_type": "state_change", "source": "test"}
-    _repo_events.queue(
-        repo.path, [{**entry, "agent": "user"}, {**entry, "agent": "bad agent!"}, {**entry, "agent": "codex"}]
-    )
-    with pytest.raises(RuntimeError, match=r"provenance\.agent"):
-        _repo_events.flush(repo.path, stage=False)
-    assert len(repo.logger().read_session("git-main-test")) == 1
-    left = [json.loads(line)["agent"] for line in pending.read_text().splitlines()]
-    assert left == ["bad agent!", "codex"]  # the first is not queued again, so never logged twice

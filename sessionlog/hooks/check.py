@@ -1,9 +1,13 @@
 """sessionlog-check: refuse edited, dropped or reordered session lines.
 
-At commit time (pre-commit, pre-merge-commit) it first stages the queued
-repository events of this branch, then checks the index against HEAD. At
-push time it checks every pushed commit, from pre-commit's
-``PRE_COMMIT_FROM_REF``/``PRE_COMMIT_TO_REF`` or from git's pre-push input.
+At commit time it first logs the commits made since the last one, seals the
+spooled session lines into their files and stages them (see ``_spool``),
+then checks the index against HEAD. Inside ``git merge`` (pre-merge-commit)
+it only checks: git leaves index changes made there out of the merge commit.
+Run outside ``git commit`` (``pre-commit run --all-files``, manual stage) it
+also verifies every committed session file whole. At push time it checks
+every pushed commit: the refs git names on stdin, or under the pre-commit
+framework (which passes hooks one ref) every local branch the remote lacks.
 """
 
 from __future__ import annotations
@@ -36,7 +40,24 @@ def _partial_commit() -> bool:
     return Path(os.environ.get("GIT_INDEX_FILE", "index")).name.startswith("next-index")
 
 
-def run_check(root: Path, *, ranges: Sequence[tuple[str | None, str]] = (), stage_events: bool = True) -> list[Finding]:
+def _in_merge() -> bool:
+    """Inside ``git merge``/``git pull`` (the pre-merge-commit hook), which sets its reflog action."""
+    return os.environ.get("GIT_REFLOG_ACTION", "").startswith(("merge", "pull"))
+
+
+def _in_commit() -> bool:
+    """Run by ``git commit`` (git names the index for its hooks), not by ``pre-commit run``."""
+    return "GIT_INDEX_FILE" in os.environ
+
+
+def run_check(
+    root: Path,
+    *,
+    ranges: Sequence[tuple[str | None, str]] = (),
+    stage_events: bool = True,
+    whole_files: bool = False,
+    problems: list[str] | None = None,
+) -> list[Finding]:
     with Checker(root) as checker:
         if ranges:
             findings: list[Finding] = []
@@ -45,9 +66,14 @@ def run_check(root: Path, *, ranges: Sequence[tuple[str | None, str]] = (), stag
                 known = base if base is not None and _git.rev_parse(base, cwd=root) else None
                 findings += checker.check_range(known, head, each_commit=True)
             return findings
-        if stage_events and not _partial_commit():
-            _repo_events.flush(root)
-        return checker.check_index()
+        if stage_events and not _partial_commit() and not _in_merge():
+            _, left = _repo_events.flush(root)
+            if problems is not None:
+                problems += left
+        findings = checker.check_index()
+        if whole_files:
+            findings += checker.check_files()
+        return findings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--from-ref", default=os.environ.get("PRE_COMMIT_FROM_REF"))
     parser.add_argument("--to-ref", default=os.environ.get("PRE_COMMIT_TO_REF"))
     parser.add_argument("--pre-push", nargs="*", metavar="REMOTE", help="read git's pre-push lines from stdin")
-    parser.add_argument("--no-stage-events", action="store_true", help="do not stage queued repository events")
+    parser.add_argument("--no-stage-events", action="store_true", help="do not log commits or seal spooled lines")
     parser.add_argument("-o", "--output", choices=FORMATS, default=default_format())
     args = parser.parse_args(argv)
     root = _git.toplevel()
@@ -63,19 +89,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("sessionlog-check: not inside a git work tree", file=sys.stderr)
         return 1
     ranges: list[tuple[str | None, str]] = []
-    if args.from_ref and args.to_ref:
-        ranges = [(args.from_ref, args.to_ref)]
-    elif args.pre_push is not None:
+    remote = os.environ.get("PRE_COMMIT_REMOTE_NAME")
+    if args.pre_push is not None:
         ranges = _pre_push_ranges(sys.stdin.read())
         if not ranges:
             return 0
-    elif os.environ.get("PRE_COMMIT_REMOTE_NAME") and os.environ.get("PRE_COMMIT_LOCAL_BRANCH"):
-        ranges = [(None, os.environ["PRE_COMMIT_LOCAL_BRANCH"])]  # pre-commit pushing a new root
+    elif args.from_ref and args.to_ref:
+        ranges = [(args.from_ref, args.to_ref)]
+    problems: list[str] = []
     try:
-        findings = run_check(root, ranges=ranges, stage_events=not args.no_stage_events)
+        if remote and args.pre_push is None:
+            # The framework hands its hooks only the first pushed ref: check every local branch
+            # from what the remote has, a superset of whatever is being pushed.
+            with Checker(root) as checker:
+                findings = checker.check_unpushed(remote)
+        else:
+            findings = run_check(
+                root,
+                ranges=ranges,
+                stage_events=not args.no_stage_events,
+                whole_files=not ranges and not _in_commit(),
+                problems=problems,
+            )
     except (_git.GitError, RuntimeError) as exc:
         print(f"sessionlog-check: {exc}", file=sys.stderr)
         return 3
+    for problem in problems:
+        print(f"sessionlog-check: left spooled: {problem}", file=sys.stderr)
     render(findings, args.output)
     if findings and args.output == "text":
         print(

@@ -7,7 +7,9 @@ The active session comes from ``$SESSIONLOG_SESSION``/``$SESSIONLOG_AGENT`` or
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .. import _git, _repo_events
 
@@ -21,7 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = _git.toplevel()
     if root is None:
         return 0
-    active = _repo_events.active_session(root)
+    problems: list[str] = []
+    active = _repo_events.active_session(root, warn=problems)
+    for problem in problems:
+        print(f"sessionlog-prepare-commit-msg: not added as a trailer: {problem}", file=sys.stderr)
     trailers = [
         f"Sessionlog-{name}: {active[key]}"
         for key, name in (("session_id", "Session"), ("agent", "Agent"))
@@ -29,6 +34,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     if not trailers:
         return 0
+    message = Path(args.message_file)
+    text = message.read_bytes()
+    if text and not text.endswith(b"\n"):
+        # git writes a merge message without a final newline; interpret-trailers would glue
+        # the trailer to the subject line instead of starting a trailer block
+        message.write_bytes(text + b"\n")
     options = [arg for t in trailers for arg in ("--trailer", t)]
     _git.run(("interpret-trailers", "--in-place", "--if-exists", "doNothing", *options, args.message_file), cwd=root)
     return 0
