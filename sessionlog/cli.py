@@ -227,6 +227,26 @@ def cmd_install_hooks(args: argparse.Namespace) -> int:
     return EXIT_OK if installed else EXIT_FINDINGS
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from ._install import install, set_up_repository
+
+    root = _root()
+    lines = set_up_repository(root)
+    installed = True
+    if (root / ".pre-commit-config.yaml").exists() and not args.shims:
+        lines.append(
+            "hooks: this repository uses the pre-commit framework; list sessionlog-check and "
+            "sessionlog-prepare-commit-msg in .pre-commit-config.yaml and run `pre-commit install --hook-type "
+            "pre-commit --hook-type pre-merge-commit --hook-type pre-push --hook-type prepare-commit-msg`"
+        )
+    else:
+        more, installed = install(root, force=args.force)
+        lines += more
+    lines.append("appends are spooled in the git directory and sealed into the session files by each commit")
+    print("\n".join(lines))
+    return EXIT_OK if installed else EXIT_FINDINGS
+
+
 def cmd_activate(args: argparse.Namespace) -> int:
     from ._ids import agent_error, session_id_error
     from ._repo_events import set_active
@@ -342,6 +362,11 @@ def _add_git_commands(sub: Any) -> None:
     p = sub.add_parser("install-hooks", help="install plain git hook shims (without the pre-commit framework)")
     p.add_argument("--force", action="store_true", help="move other tools' hooks aside")
     p.set_defaults(func=cmd_install_hooks)
+
+    p = sub.add_parser("init", help="set a repository up: .gitattributes, spooled appends, hooks (idempotent)")
+    p.add_argument("--shims", action="store_true", help="install plain git hook shims even beside a pre-commit config")
+    p.add_argument("--force", action="store_true", help="move other tools' hooks aside")
+    p.set_defaults(func=cmd_init)
 
     p = sub.add_parser(
         "activate", help="name the active session of this branch (commit trailers, handoffs); no argument clears it"
