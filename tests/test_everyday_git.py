@@ -74,6 +74,10 @@ def repo_log_events(repo: Repo) -> list[dict[str, object]]:
 
 @pytest.mark.slow
 def test_agent_appending_while_commits_stash_and_merge_loses_nothing(repo: Repo) -> None:
+    with spool_logger(repo) as logger:
+        assert logger.append_event("agent_s", "user_message", "user", "test", data={"i": -1}).ok
+    (repo.path / "start.txt").write_text("start\n")
+    repo.commit("the session is tracked from here on")
     agent = subprocess.Popen(
         [sys.executable, "-c", AGENT, str(repo.sessions), "600"], stdout=subprocess.PIPE, text=True, env=repo.env
     )
@@ -105,10 +109,10 @@ def test_agent_appending_while_commits_stash_and_merge_loses_nothing(repo: Repo)
     logger = spool_logger(repo)
     events = logger.read_session("agent_s")
     assert events.errors == []
-    assert [e["data"]["i"] for e in events] == list(range(written))  # every ok is there, once, in order
+    assert [e["data"]["i"] for e in events] == list(range(-1, written))  # every ok is there, once, in order
     assert logger.verify_session("agent_s").ok
     committed = repo.git("show", "HEAD:.ai-agents/sessions/agent_s.jsonl").splitlines()
-    assert len(committed) == written  # and the last commit holds them all
+    assert len(committed) == written + 1  # and the last commit holds them all
     check = repo.run("sessionlog", "ci", "--base", repo.git("rev-list", "--max-parents=0", "HEAD"), "--head", "HEAD",
                      "--each-commit", check=False)  # fmt: skip
     assert check.returncode == 0, check.stdout + check.stderr
