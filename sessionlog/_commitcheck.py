@@ -29,8 +29,13 @@ from ._verify import Finding, LineChecker
 
 REGULAR_MODES = frozenset({"100644", "100755"})
 MAX_ARCHIVE_BYTES = 1 << 30
+_FETCH_ALL = (
+    "the range cannot be checked from what is here; fetch the whole history "
+    "(git fetch --unshallow, or fetch-depth: 0 in actions/checkout) and pass the base that was pushed over"
+)
 _APPEND_ONLY = (
-    "committed session lines are append-only: put the committed lines back as they were and append after them"
+    "committed session lines are append-only: put the committed lines back as they were and append after them "
+    "(to revert a commit's code but keep its log lines: `sessionlog revert <commit>`)"
 )
 
 
@@ -40,6 +45,7 @@ class Checker:
 
     root: Path
     sessions: str = SESSIONS_DIR.as_posix()
+    notices: list[str] = field(init=False, default_factory=list)
     _index_mode: bool = field(init=False, default=False)
     _gunzipped: dict[str, bytes | None] = field(init=False, default_factory=dict)
 
@@ -89,34 +95,38 @@ class Checker:
         return findings
 
     def check_range(self, base: str | None, head: str, *, each_commit: bool) -> list[Finding]:
-        """Every rule over ``base..head``; with *each_commit*, every commit against each parent."""
+        """Every rule over ``base..head``; with *each_commit*, every commit against each parent.
+
+        A *base* that is not an ancestor of *head* (a rebase pushed with force)
+        passes with a notice when every session log at *base* survives at
+        *head* as a byte prefix or in its archive. A range that reaches the
+        edge of a shallow clone is a finding: what lies beyond cannot be checked.
+        """
         head_oid = _git.rev_parse(head, cwd=self.root)
         if head_oid is None:
             return [Finding(head, 0, "not a commit in this repository")]
         base_oid = None if _git.is_null_oid(base) else _git.rev_parse(str(base), cwd=self.root)
         findings: list[Finding] = []
         if base is not None and not _git.is_null_oid(base) and base_oid is None:
-            findings.append(
-                Finding(
-                    str(base),
-                    0,
-                    "base is not a commit here (fetch it, e.g. with fetch-depth: 0, or the history was rewritten)",
-                )
-            )
+            findings.append(Finding(str(base), 0, f"base is not a commit here: {_FETCH_ALL}"))
         if base_oid is not None and not _git.is_ancestor(base_oid, head_oid, cwd=self.root):
-            findings.append(
-                Finding(
-                    self.sessions,
-                    0,
-                    f"{base_oid[:12]} is not an ancestor of {head_oid[:12]}: "
-                    "history was rewritten (force-push); session logs are checked from the old tip",
-                )
+            self.notices.append(
+                f"{base_oid[:12]} is not an ancestor of {head_oid[:12]}: history was rewritten (rebase, force-push); "
+                "every session log of the old tip must be a byte prefix of the same log at the new tip"
             )
             findings += self.check_trees(base_oid, head_oid, label=f"{base_oid[:12]}..{head_oid[:12]}")
             base_oid = _git.run(("merge-base", base_oid, head_oid), cwd=self.root, check=False).decode().strip() or None
+        commits = _git.rev_list(base_oid, head_oid, cwd=self.root)
+        edge = _git.shallow_commits(cwd=self.root).intersection(c for c, _ in commits)
+        if edge:
+            first = sorted(edge)[0]
+            return [
+                *findings,
+                Finding(self.sessions, 0, f"history is cut at {first[:12]} (shallow clone): {_FETCH_ALL}"),
+            ]
         if not each_commit:
             return findings + self.check_trees(base_oid or _git.empty_tree(self.root), head_oid)
-        return findings + self._each_commit(_git.rev_list(base_oid, head_oid, cwd=self.root))
+        return findings + self._each_commit(commits)
 
     def check_unpushed(self, remote: str) -> list[Finding]:
         """Every commit of every local branch that *remote* does not have yet."""

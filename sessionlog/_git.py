@@ -161,8 +161,12 @@ def ls_files(paths: Sequence[str], *, cwd: Path | str | None = None) -> list[tup
     return entries
 
 
-def is_shallow(*, cwd: Path | str | None = None) -> bool:
-    return run(("rev-parse", "--is-shallow-repository"), cwd=cwd).decode().strip() == "true"
+def shallow_commits(*, cwd: Path | str | None = None) -> set[str]:
+    """The commits at the edge of a shallow clone (their parents are missing); empty for a full clone."""
+    try:
+        return set(git_path("shallow", cwd=cwd).read_text().split())
+    except FileNotFoundError:
+        return set()
 
 
 class Blobs:

@@ -182,6 +182,8 @@ def cmd_ci(args: argparse.Namespace) -> int:
 
     with Checker(_root()) as checker:
         findings = checker.check_range(args.base, args.head, each_commit=args.each_commit)
+    for notice in checker.notices:
+        print(f"sessionlog ci: notice: {notice}", file=sys.stderr)
     render(findings, args.format)
     if args.format == "text":
         print(
@@ -225,6 +227,22 @@ def cmd_install_hooks(args: argparse.Namespace) -> int:
     lines, installed = install(_root(), force=args.force)
     print("\n".join(lines))
     return EXIT_OK if installed else EXIT_FINDINGS
+
+
+def cmd_revert(args: argparse.Namespace) -> int:
+    """``git revert`` of the code only: the session logs stay as HEAD has them, then commit (hooks run)."""
+    from . import _git
+    from ._paths import SESSIONS_DIR
+
+    root = _root()
+    _git.run(("revert", "--no-commit", "--end-of-options", args.commit), cwd=root)
+    _git.run(("checkout", "HEAD", "--", SESSIONS_DIR.as_posix()), cwd=root, check=False)
+    if args.no_commit:
+        print("sessionlog revert: code reverted, session logs kept; review and `git commit`")
+        return EXIT_OK
+    _git.run(("commit", "--no-edit", "--quiet"), cwd=root)
+    print(f"sessionlog revert: reverted {args.commit}, session logs kept")
+    return EXIT_OK
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -362,6 +380,13 @@ def _add_git_commands(sub: Any) -> None:
     p = sub.add_parser("install-hooks", help="install plain git hook shims (without the pre-commit framework)")
     p.add_argument("--force", action="store_true", help="move other tools' hooks aside")
     p.set_defaults(func=cmd_install_hooks)
+
+    p = sub.add_parser(
+        "revert", help="revert a commit's code but keep every session log line (git revert refuses nothing)"
+    )
+    p.add_argument("commit")
+    p.add_argument("--no-commit", action="store_true", help="stop before committing the revert")
+    p.set_defaults(func=cmd_revert)
 
     p = sub.add_parser("init", help="set a repository up: .gitattributes, spooled appends, hooks (idempotent)")
     p.add_argument("--shims", action="store_true", help="install plain git hook shims even beside a pre-commit config")

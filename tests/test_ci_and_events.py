@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,70 @@ def test_unknown_base_is_a_finding_not_a_pass(repo: Repo) -> None:
     code, out = ci(repo, "--base", "1234567890abcdef1234567890abcdef12345678", "--head", "HEAD")
     assert code == 1
     assert "base is not a commit here" in out
+
+
+def test_rebase_that_keeps_every_byte_passes_with_a_notice(repo: Repo, tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    repo.run("git", "init", "-q", "--bare", str(remote))
+    repo.git("remote", "add", "origin", str(remote))
+    repo.git("push", "-q", "origin", "main")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.log("s1", 2)
+    repo.commit("feature log")
+    repo.git("push", "-q", "origin", "feature")
+    before = repo.head()
+    repo.git("checkout", "-q", "main")
+    (repo.path / "m.txt").write_text("m\n")
+    repo.log("s2", 1)
+    repo.commit("main moved on")
+    repo.git("checkout", "-q", "feature")
+    repo.git("rebase", "-q", "main")
+    push = repo.run("git", "push", "-q", "--force", "origin", "feature", check=False)
+    assert push.returncode == 0, push.stdout + push.stderr
+    assert "notice: " in push.stderr and "history was rewritten" in push.stderr
+    code, out = ci(repo, "--base", before, "--head", "HEAD", "--each-commit")
+    assert code == 0, out
+    assert "notice:" in out
+
+
+def test_revert_keeps_the_log_and_a_plain_revert_is_named_with_the_fix(repo: Repo) -> None:
+    (repo.path / "code.txt").write_text("v1\n")
+    repo.log("s1", 1)
+    repo.commit("code and log")
+    repo.log("s1", 1)
+    repo.commit("more log")
+    base = repo.git("rev-list", "--max-parents=0", "HEAD")
+    repo.run("sessionlog", "revert", "HEAD~1")
+    assert not (repo.path / "code.txt").exists()
+    assert len(lines_of(repo)) == 5
+    code, out = ci(repo, "--base", base, "--head", "HEAD", "--each-commit")
+    assert code == 0, out
+    repo.git("revert", "--no-edit", "HEAD~1")  # plain git: drops the log line "more log" added
+    code, out = ci(repo, "--base", base, "--head", "HEAD", "--each-commit")
+    assert code == 1 and "sessionlog revert <commit>" in out
+
+
+def lines_of(repo: Repo, session: str = "s1") -> list[str]:
+    return repo.file(session).read_text().splitlines()
+
+
+@pytest.mark.parametrize("depth", ["1", "2"])
+@pytest.mark.parametrize("base", [None, "0" * 40])
+def test_shallow_clone_fails_closed(repo: Repo, tmp_path: Path, depth: str, base: str | None) -> None:
+    for n in range(3):
+        repo.log("s1", 1)
+        repo.commit(f"c{n}")
+    lines = repo.file("s1").read_bytes().splitlines(keepends=True)
+    forged = [lines[0].replace(b'"i":0', b'"i":8'), *lines[1:]]
+    repo.file("s1").write_bytes(b"".join(forged))
+    repo.commit("forged, re-chained nothing", extra=("--no-verify",))
+    for n in range(2):
+        (repo.path / f"x{n}").write_text("x\n")
+        repo.commit(f"later {n}")
+    clone = Repo.__new__(Repo)
+    clone.path, clone.env = tmp_path / "clone", repo.env
+    subprocess.run(["git", "clone", "-q", "--depth", depth, f"file://{repo.path}", str(clone.path)], check=True)
+    args = ("--head", "HEAD", "--each-commit") if base is None else ("--base", base, "--head", "HEAD", "--each-commit")
+    code, out = ci(clone, *args)
+    assert code == 1
+    assert "shallow clone" in out and "intact" not in out

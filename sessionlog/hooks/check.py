@@ -65,6 +65,8 @@ def run_check(
                 # A remote tip unknown here: check the whole pushed history instead.
                 known = base if base is not None and _git.rev_parse(base, cwd=root) else None
                 findings += checker.check_range(known, head, each_commit=True)
+            for notice in checker.notices:
+                print(f"sessionlog-check: notice: {notice}", file=sys.stderr)
             return findings
         if stage_events and not _partial_commit() and not _in_merge():
             _, left = _repo_events.flush(root)
