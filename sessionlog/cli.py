@@ -235,8 +235,19 @@ def cmd_revert(args: argparse.Namespace) -> int:
     from ._paths import SESSIONS_DIR
 
     root = _root()
-    _git.run(("revert", "--no-commit", "--end-of-options", args.commit), cwd=root)
+    if _git.rev_parse(args.commit, cwd=root) is None:
+        raise ValueError(f"{args.commit} is not a commit")
+    _git.run(("revert", "--no-commit", "--end-of-options", args.commit), cwd=root, check=False)
+    # the session logs as HEAD has them: this also settles conflicts inside them
     _git.run(("checkout", "HEAD", "--", SESSIONS_DIR.as_posix()), cwd=root, check=False)
+    unmerged = _git.run(("diff", "--name-only", "--diff-filter=U"), cwd=root).decode().split()
+    if unmerged:
+        print(
+            f"sessionlog revert: conflicts in {', '.join(unmerged)}; resolve them, then `git commit` "
+            "(the session logs are already as HEAD has them)",
+            file=sys.stderr,
+        )
+        return EXIT_FINDINGS
     if args.no_commit:
         print("sessionlog revert: code reverted, session logs kept; review and `git commit`")
         return EXIT_OK

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -262,7 +263,7 @@ def test_revert_keeps_the_log_and_a_plain_revert_is_named_with_the_fix(repo: Rep
     assert len(lines_of(repo)) == 5
     code, out = ci(repo, "--base", base, "--head", "HEAD", "--each-commit")
     assert code == 0, out
-    repo.git("revert", "--no-edit", "HEAD~1")  # plain git: drops the log line "more log" added
+    repo.git("revert", "--no-edit", "HEAD")  # plain git: drops the log lines that commit carried
     code, out = ci(repo, "--base", base, "--head", "HEAD", "--each-commit")
     assert code == 1 and "sessionlog revert <commit>" in out
 
@@ -291,3 +292,42 @@ def test_shallow_clone_fails_closed(repo: Repo, tmp_path: Path, depth: str, base
     code, out = ci(clone, *args)
     assert code == 1
     assert "shallow clone" in out and "intact" not in out
+
+
+def test_github_template_checks_a_pull_request_from_its_merge_base(repo: Repo) -> None:
+    import yaml
+    from conftest import REPO
+
+    steps = yaml.safe_load((REPO / "ci" / "github-actions.yml").read_text())["jobs"]["session-logs"]["steps"]
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.log("s1", 1)
+    repo.commit("feature")
+    head = repo.head()
+    repo.git("checkout", "-q", "main")
+    repo.log("s2", 2)  # main moves on after the branch was cut: the normal case
+    repo.commit("main moved on")
+    env = {"BASE": repo.head(), "HEAD": head, "EVENT": "pull_request", "GITHUB_ACTIONS": ""}
+    proc = repo.run("bash", "-c", steps[-1]["run"], env=env, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    plain = repo.run("sessionlog", "ci", "--base", env["BASE"], "--head", head, "--each-commit", check=False)
+    assert plain.returncode == 1  # what the old template did: main's newer log looks deleted
+
+
+def test_templates_install_the_revision_the_hook_config_pins(repo: Repo) -> None:
+    import re
+
+    from conftest import REPO
+
+    (repo.path / ".pre-commit-config.yaml").write_text(
+        "repos:\n- repo: local\n  hooks: []\n- repo: https://example.invalid/sessionlog\n  rev: v9.9.9\n"
+        "  hooks:\n  - id: sessionlog-check\n"
+    )
+    github = (REPO / "ci" / "github-actions.yml").read_text()
+    snippet = re.search(r"<<'PY'\n(.*?)\n\s*PY\n", github, re.S)
+    assert snippet is not None
+    code = "\n".join(line.removeprefix("          ") for line in snippet.group(1).splitlines())
+    out = repo.run(sys.executable, "-c", code).stdout.strip()
+    assert out == "git+https://example.invalid/sessionlog@v9.9.9"
+    for template in ("github-actions.yml", "gitlab-ci.yml"):
+        text = (REPO / "ci" / template).read_text()
+        assert "pip install sessionlog" not in text  # another project owns that name on the index
