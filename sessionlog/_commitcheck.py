@@ -130,7 +130,7 @@ class Checker:
 
     def check_unpushed(self, remote: str) -> list[Finding]:
         """Every commit of every local branch that *remote* does not have yet."""
-        commits = _git.rev_list(None, "", cwd=self.root, spec=("--branches", "--not", f"--remotes={remote}"))
+        commits = _git.rev_list_spec(("--branches", "--not", f"--remotes={remote}"), cwd=self.root)
         return self._each_commit(commits)
 
     def _each_commit(self, commits: list[tuple[str, list[str]]]) -> list[Finding]:

@@ -136,14 +136,13 @@ def diff_index(rev: str, paths: Sequence[str], *, cwd: Path | str | None = None)
     return _parse_raw(out)
 
 
-def rev_list(
-    base: str | None, head: str, *, cwd: Path | str | None = None, spec: Sequence[str] = ()
-) -> list[tuple[str, list[str]]]:
-    """Commits in ``base..head`` (all ancestors of head if base is None), oldest first, with parents.
+def rev_list(base: str | None, head: str, *, cwd: Path | str | None = None) -> list[tuple[str, list[str]]]:
+    """Commits in ``base..head`` (all ancestors of head if base is None), oldest first, with parents."""
+    return rev_list_spec((head,) if base is None else (head, "--not", base), cwd=cwd)
 
-    *spec* replaces ``base``/``head`` with rev-list arguments of its own.
-    """
-    spec = spec or ((head,) if base is None else (head, "--not", base))
+
+def rev_list_spec(spec: Sequence[str], *, cwd: Path | str | None = None) -> list[tuple[str, list[str]]]:
+    """Commits *spec* (rev-list arguments) selects, oldest first, with parents."""
     out = run(("rev-list", "--reverse", "--topo-order", "--parents", *spec, "--"), cwd=cwd).decode()
     rows = [line.split() for line in out.splitlines() if line]
     return [(row[0], row[1:]) for row in rows]

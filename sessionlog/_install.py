@@ -45,6 +45,8 @@ def hooks_dir(root: Path) -> Path:
 def install(root: Path, *, force: bool = False) -> tuple[list[str], bool]:
     """Write the shims into the repository's hooks folder; return what was done and whether it was.
 
+    The repository itself is set up by ``set_up_repository``.
+
     If another tool's hook (the pre-commit framework's, say) sits where a shim
     goes, nothing is changed unless *force*: then the other hook is kept
     beside as ``<hook>.pre-sessionlog``.
@@ -79,7 +81,6 @@ def install(root: Path, *, force: bool = False) -> tuple[list[str], bool]:
         if path.exists() and MARKER in path.read_text(errors="replace"):
             path.unlink()
             done.append(f"{hook}: removed (no longer needed)")
-    done += set_up_repository(root)
     return done, True
 
 

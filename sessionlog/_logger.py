@@ -23,7 +23,7 @@ from ._schema import SchemaError, SchemaSet, load_schemas
 from ._spool import spool_dir, spooled_lines
 from ._store import AppendError, SessionFile
 from ._types import Event
-from ._verify import SUFFIX, Finding, LineChecker, VerifyReport, verify_file
+from ._verify import SUFFIX, VerifyReport, verify_file
 
 DEFAULT_MAX_EVENT_BYTES = 1 << 20
 _MAX_OPEN_FILES = 32
@@ -92,6 +92,14 @@ def _failure(message: str) -> AppendResult:
 def _strip_origin(entry: Mapping[str, Any]) -> dict[str, Any]:
     """A query result back in its logged shape (without the keys queries add)."""
     return {k: v for k, v in entry.items() if k not in ("event", "first_event_id")}
+
+
+def handoff_data(from_agent: str, to_agent: str, summary: str | None) -> dict[str, Any]:
+    """The ``data`` of a handoff event (a ``state_change``)."""
+    data: dict[str, Any] = {"kind": "handoff", "from_agent": from_agent, "to_agent": to_agent}
+    if summary is not None:
+        data["summary"] = summary
+    return data
 
 
 def _new_event(
@@ -276,9 +284,7 @@ class SessionLogger:
             )
         except (ValueError, OSError) as exc:
             return _failure(f"cannot read {origin}: {exc}")
-        payload: dict[str, Any] = {"kind": "handoff", "from_agent": from_agent, "to_agent": to_agent}
-        if summary is not None:
-            payload["summary"] = summary
+        payload = handoff_data(from_agent, to_agent, summary)
         if from_session is not None:
             payload["from_session"] = from_session
         payload.update(data or {})
@@ -506,15 +512,8 @@ class SessionLogger:
 
     def verify_session(self, session_id: str) -> VerifyReport:
         """Check a session file (and its spooled lines) on its own: JSON, schema, chain and secrets."""
-        path = self.session_path(session_id)
-        if self._spool_path(session_id) is None:
-            return verify_file(path, self.schemas, redactor=self.redactor)
-        checker = LineChecker(str(path), self.schemas, self.redactor)
-        try:
-            checker.feed(self._lines(session_id))
-        except OSError as exc:
-            checker.findings.append(Finding(checker.path, 0, f"cannot read: {exc.strerror or exc}"))
-        return VerifyReport(checker.path, checker.findings, checker.events, checker.unchained)
+        lines = self._lines(session_id) if self.spool_dir is not None else None
+        return verify_file(self.session_path(session_id), self.schemas, redactor=self.redactor, lines=lines)
 
 
 __all__ = ["AppendResult", "SchemaError", "SessionLogger"]

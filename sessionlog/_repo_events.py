@@ -32,7 +32,7 @@ from urllib.parse import quote
 import orjson
 
 from . import _git
-from ._ids import agent_error, utc_now
+from ._ids import agent_error, session_id_error, utc_now
 
 if TYPE_CHECKING:
     from ._logger import SessionLogger
@@ -161,8 +161,6 @@ def active_session(root: Path, *, warn: list[str] | None = None) -> dict[str, st
     for key, env in (("session_id", "SESSIONLOG_SESSION"), ("agent", "SESSIONLOG_AGENT")):
         if os.environ.get(env):
             found[key] = os.environ[env]
-    from ._ids import session_id_error
-
     for key, check in (("session_id", session_id_error), ("agent", agent_error)):
         problem = check(found[key]) if key in found else None
         if problem is not None:
@@ -194,23 +192,29 @@ def _made_here(root: Path) -> list[str]:
     return made
 
 
+def _start_log(path: Path, root: Path) -> bool:
+    """On the first run, take every commit made so far as seen (history before sessionlog is
+    not logged); return True when this run started the log."""
+    if path.exists():
+        return False
+    path.write_text("".join(f"{sha}\n" for sha in _made_here(root)))
+    return True
+
+
 def mark_logged(root: Path) -> None:
-    """Take every commit made so far as seen (set-up: history before sessionlog is not logged),
-    and have appends spooled from now on (the commit hook seals them)."""
+    """Set-up: start logging commits from now, and spool appends (the commit hook seals them)."""
     from . import _spool
 
     _spool.enable(_git.git_path("", cwd=root, common=True))
     with _locked_logged(root) as path:
-        if not path.exists():
-            path.write_text("".join(f"{sha}\n" for sha in _made_here(root)))
+        _start_log(path, root)
 
 
 def log_new_commits(root: Path, logger: SessionLogger) -> list[str]:
     """Log the commits this work tree made that the checked-out branch contains and that
     were not logged yet; return their shas. The first run only takes note of the past."""
     with _locked_logged(root) as path:
-        if not path.exists():
-            path.write_text("".join(f"{sha}\n" for sha in _made_here(root)))
+        if _start_log(path, root):
             return []
         logged = set(path.read_text().split())
         candidates = [sha for sha in _made_here(root) if sha not in logged]
@@ -235,6 +239,8 @@ def log_new_commits(root: Path, logger: SessionLogger) -> list[str]:
 
 def _commit_events(root: Path, sha: str, branch: str | None) -> list[dict[str, Any]]:
     """A ``state_change`` for commit *sha*, and a handoff when its agent differs from its first parent's."""
+    from ._logger import handoff_data  # already imported by the caller's logger
+
     info = _git.commit_info(sha, cwd=root)
     files = _git.files_touched(info.sha, info.parents, cwd=root)
     agent = agent_of(info) or "user"
@@ -256,26 +262,13 @@ def _commit_events(root: Path, sha: str, branch: str | None) -> list[dict[str, A
     claimed = next((v for k, v in info.trailers if k.lower() == "sessionlog-agent"), None)
     if claimed and claimed != agent:
         commit["agent_trailer"] = claimed  # kept as data: it is not a name the schema accepts
-    events: list[dict[str, Any]] = [
-        {"event_type": "state_change", "agent": agent, "source": "git commit", "timestamp": stamp, "data": commit}
-    ]
+    base = {"event_type": "state_change", "source": "git commit", "timestamp": stamp}
+    events: list[dict[str, Any]] = [{**base, "agent": agent, "data": commit}]
     if info.parents:
         previous = agent_of(_git.commit_info(info.parents[0], cwd=root)) or "user"
         if previous != agent:
-            events.append(
-                {
-                    "event_type": "state_change",
-                    "agent": previous,
-                    "source": "git commit",
-                    "timestamp": stamp,
-                    "data": {
-                        "kind": "handoff",
-                        "from_agent": previous,
-                        "to_agent": agent,
-                        "summary": f"commit {info.sha[:12]}: {info.subject}",
-                    },
-                }
-            )
+            summary = f"commit {info.sha[:12]}: {info.subject}"
+            events.append({**base, "agent": previous, "data": handoff_data(previous, agent, summary)})
     return events
 
 

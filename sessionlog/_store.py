@@ -121,14 +121,12 @@ class SessionFile:
 
         An empty spool goes on from the tracked file's last line.
         """
-        facts = None
         if size == 0 and self.spooled:
             last_seq, digest, facts = self._tracked_tail()
         elif size == 0:
             return 0, 0, None
         else:
-            if os.pread(fd, 1, size - 1) != b"\n":
-                size, facts = self._recover_torn_tail(fd, size)
+            size, facts = self._untorn(fd, size)
             last_seq, digest = self._read_last(fd, size)
         if facts is None:
             return size, last_seq, digest
@@ -145,10 +143,7 @@ class SessionFile:
         except FileNotFoundError:
             return 0, None, None
         try:
-            size = os.fstat(fd).st_size
-            facts = None
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                size, facts = self._recover_torn_tail(fd, size)
+            size, facts = self._untorn(fd, os.fstat(fd).st_size)
             seq, digest = self._read_last(fd, size)
             return seq, digest, facts
         finally:
@@ -159,39 +154,32 @@ class SessionFile:
 
         Safe to repeat after a crash at any point: spooled lines the tracked
         file already holds are recognised by their ``seq`` and skipped, and
-        the spool is removed only after the tracked file was synced.
+        the spool is removed only after the tracked file was synced. The
+        handle is closed afterwards.
         """
-        if not self.spooled:
-            return False
-        if not os.path.lexists(self.live):
+        if not self.spooled or not os.path.lexists(self.live):
             return False
         fd, size = self._locked_fd()
         try:
             size, _, _ = self._tail_state(fd, size, recovery, fsync=True)  # a torn spool tail is recovered
-            if size == 0:
-                os.unlink(self.live)
-                self.close()
-                return False
-            data = os.pread(fd, size, 0)
-            tracked = _open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
-            try:
-                grew = self._seal_into(tracked, data)
-                os.fsync(tracked)
-            finally:
-                os.close(tracked)
-            _fsync_dir(self.path.parent)
+            grew = False
+            if size:
+                tracked = _open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+                try:
+                    grew = self._seal_into(tracked, os.pread(fd, size, 0))
+                    os.fsync(tracked)
+                finally:
+                    os.close(tracked)
+                _fsync_dir(self.path.parent)
             os.unlink(self.live)  # under the lock: a waiting writer sees nlink == 0 and reopens
             return grew
         finally:
-            if self._fd >= 0:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                self.close()
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            self.close()
 
     def _seal_into(self, tracked: int, data: bytes) -> bool:
-        size = os.fstat(tracked).st_size
-        if size and os.pread(tracked, 1, size - 1) != b"\n":
-            # Cut short by a crash while sealing (the spool still holds those bytes) or damaged by hand.
-            size, _ = self._recover_torn_tail(tracked, size)
+        # A torn tail here was cut short by a crash while sealing (the spool still holds those bytes).
+        size, _ = self._untorn(tracked, os.fstat(tracked).st_size)
         last_seq, digest = self._read_last(tracked, size)
         lines = [line for line in data.splitlines(keepends=True) if (seq_of(line) or 0) > last_seq]
         if not lines:
@@ -219,11 +207,13 @@ class SessionFile:
             seq = _count_lines(fd, size)  # legacy or foreign last line: number it by position
         return seq, line_digest(last)
 
-    def _recover_torn_tail(self, fd: int, size: int) -> tuple[int, dict[str, object]]:
-        """Move the bytes after the last newline aside and truncate them.
+    def _untorn(self, fd: int, size: int) -> tuple[int, dict[str, object] | None]:
+        """If the file does not end in a newline, move the bytes after the last one aside and truncate them.
 
-        Return the new size and the facts the recovery event records.
+        Return the size after and, when something was moved, the facts the recovery event records.
         """
+        if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+            return size, None
         keep = line_start(fd, size)
         torn = os.pread(fd, size - keep, keep)
         saved = (

@@ -103,13 +103,21 @@ class VerifyReport:
 
 
 def verify_file(
-    path: Path, schemas: SchemaSet, *, redactor: Redactor | None = None, label: str | None = None
+    path: Path,
+    schemas: SchemaSet,
+    *,
+    redactor: Redactor | None = None,
+    label: str | None = None,
+    lines: Iterable[tuple[int, bytes]] | None = None,
 ) -> VerifyReport:
-    """Check every line of a session file; never raises for bad content."""
+    """Check every line of a session file (or the numbered *lines* given for it); never raises for bad content."""
     checker = LineChecker(label or str(path), schemas, redactor)
     try:
-        with open_session_file(path) as stream:
-            checker.feed(iter_lines(stream))
+        if lines is not None:
+            checker.feed(lines)
+        else:
+            with open_session_file(path) as stream:
+                checker.feed(iter_lines(stream))
     except OSError as exc:
         checker.findings.append(Finding(checker.path, 0, f"cannot read: {exc.strerror or exc}"))
     return VerifyReport(checker.path, checker.findings, checker.events, checker.unchained)

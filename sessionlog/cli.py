@@ -222,9 +222,12 @@ def cmd_commits(args: argparse.Namespace) -> int:
 
 
 def cmd_install_hooks(args: argparse.Namespace) -> int:
-    from ._install import install
+    from ._install import install, set_up_repository
 
-    lines, installed = install(_root(), force=args.force)
+    root = _root()
+    lines, installed = install(root, force=args.force)
+    if installed:
+        lines += set_up_repository(root)
     print("\n".join(lines))
     return EXIT_OK if installed else EXIT_FINDINGS
 

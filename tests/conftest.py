@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,3 +30,11 @@ def sessions_dir(tmp_path: Path) -> Path:
 def logger(sessions_dir: Path) -> Iterator[SessionLogger]:
     with SessionLogger(sessions_dir) as lg:
         yield lg
+
+
+@pytest.fixture(scope="session")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One PRE_COMMIT_HOME for the run: the framework builds each hook environment once."""
+    if shutil.which("pre-commit") is None and not (Path(sys.executable).parent / "pre-commit").exists():
+        pytest.skip("the pre-commit framework is not installed")
+    return str(tmp_path_factory.mktemp("pre-commit-home"))

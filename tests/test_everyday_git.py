@@ -36,11 +36,6 @@ def _head_of_project() -> str:
     ).stdout.strip()
 
 
-@pytest.fixture(scope="module")
-def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(tmp_path_factory.mktemp("pre-commit-home"))
-
-
 @pytest.fixture
 def repo(tmp_path: Path, pre_commit_home: str) -> Repo:
     """A repository set up as the README says: the framework with the hooks, then `sessionlog init`."""

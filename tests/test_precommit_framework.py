@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from conftest import REPO
 from gitrepo import Repo
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("pre-commit") is None and not (Path(__file__).parent.parent / ".venv/bin/pre-commit").exists(),
-    reason="pre-commit not installed",
-)
-
-
-@pytest.fixture(scope="module")
-def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(tmp_path_factory.mktemp("pre-commit-home"))
 
 
 @pytest.fixture

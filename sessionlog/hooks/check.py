@@ -56,9 +56,14 @@ def run_check(
     ranges: Sequence[tuple[str | None, str]] = (),
     stage_events: bool = True,
     whole_files: bool = False,
+    remote: str | None = None,
     problems: list[str] | None = None,
 ) -> list[Finding]:
     with Checker(root) as checker:
+        if remote is not None:
+            # The framework hands its hooks only the first pushed ref: check every local branch
+            # from what the remote has, a superset of whatever is being pushed.
+            return checker.check_unpushed(remote)
         if ranges:
             findings: list[Finding] = []
             for base, head in ranges:
@@ -91,28 +96,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("sessionlog-check: not inside a git work tree", file=sys.stderr)
         return 1
     ranges: list[tuple[str | None, str]] = []
-    remote = os.environ.get("PRE_COMMIT_REMOTE_NAME")
+    remote = os.environ.get("PRE_COMMIT_REMOTE_NAME") if args.pre_push is None else None
     if args.pre_push is not None:
         ranges = _pre_push_ranges(sys.stdin.read())
         if not ranges:
             return 0
-    elif args.from_ref and args.to_ref:
+    elif args.from_ref and args.to_ref and not remote:
         ranges = [(args.from_ref, args.to_ref)]
     problems: list[str] = []
     try:
-        if remote and args.pre_push is None:
-            # The framework hands its hooks only the first pushed ref: check every local branch
-            # from what the remote has, a superset of whatever is being pushed.
-            with Checker(root) as checker:
-                findings = checker.check_unpushed(remote)
-        else:
-            findings = run_check(
-                root,
-                ranges=ranges,
-                stage_events=not args.no_stage_events,
-                whole_files=not ranges and not _in_commit(),
-                problems=problems,
-            )
+        findings = run_check(
+            root,
+            ranges=ranges,
+            stage_events=not args.no_stage_events,
+            whole_files=not ranges and not _in_commit(),
+            remote=remote,
+            problems=problems,
+        )
     except (_git.GitError, RuntimeError) as exc:
         print(f"sessionlog-check: {exc}", file=sys.stderr)
         return 3
