@@ -1,5 +1,6 @@
 """Commit latency side by side, in one run: no hooks, one trivial framework hook, and
-sessionlog's recommended framework setup (sessionlog-check + sessionlog-prepare-commit-msg).
+sessionlog's recommended setup (sessionlog-check through the framework, the trailer hook as the
+light shim `sessionlog init` installs), and the plain-git shims alone (`sessionlog init --shims`).
 
 Round-robin over the three repositories, median of the runs. Usage:
     python benchmarks/bench_commit.py [--runs 15]
@@ -25,6 +26,9 @@ ENV = {
     "GIT_COMMITTER_EMAIL": "b@example.com",
     "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
 }
+# Users' interpreters cache bytecode (pip compiles it at install time); an editable
+# install under PYTHONDONTWRITEBYTECODE would recompile sessionlog on every hook run.
+ENV.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 def git(repo: Path, *args: str) -> None:
@@ -62,28 +66,29 @@ def main() -> None:
         root = Path(tmp)
         ENV["PRE_COMMIT_HOME"] = str(root / "pre-commit-home")
         trivial = "repos:\n- repo: local\n  hooks:\n  - id: trivial\n    name: trivial\n    entry: python3 -c pass\n    language: system\n    pass_filenames: false\n    always_run: true\n"
-        recommended = (
-            f"repos:\n- repo: {PROJECT}\n  rev: {head.stdout.strip()}\n  hooks:\n"
-            "  - id: sessionlog-check\n  - id: sessionlog-prepare-commit-msg\n"
-        )
+        recommended = f"repos:\n- repo: {PROJECT}\n  rev: {head.stdout.strip()}\n  hooks:\n  - id: sessionlog-check\n"
         repos = {
             "no hooks": make(root, "plain", None, ()),
+            "plain-git shims (init --shims)": make(root, "shims", None, ()),
             "framework, one trivial hook": make(root, "trivial", trivial, ("pre-commit",)),
             "framework, sessionlog recommended": make(
-                root, "sessionlog", recommended, ("pre-commit", "pre-merge-commit", "pre-push", "prepare-commit-msg")
+                root, "sessionlog", recommended, ("pre-commit", "pre-merge-commit", "pre-push")
             ),
         }
-        subprocess.run(("sessionlog", "init"), cwd=repos["framework, sessionlog recommended"], env=ENV, check=True,
-                       capture_output=True)  # fmt: skip
+        for name, init in (("framework, sessionlog recommended", ()), ("plain-git shims (init --shims)", ("--shims",))):
+            subprocess.run(("sessionlog", "init", *init), cwd=repos[name], env=ENV, check=True, capture_output=True)
         times: dict[str, list[float]] = {name: [] for name in repos}
         for n in range(args.runs):
             for name, repo in repos.items():
                 times[name].append(one_commit(repo, n + 1))
     base = statistics.median(times["framework, one trivial hook"])
-    print(f"{'setup':36} {'median s':>9} {'min s':>7} {'max s':>7} {'x trivial':>10}")
+    bare = statistics.median(times["no hooks"])
+    print(f"{'setup':36} {'median s':>9} {'min s':>7} {'max s':>7} {'x trivial':>10} {'+ no hooks s':>13}")
     for name, values in times.items():
         median = statistics.median(values)
-        print(f"{name:36} {median:9.3f} {min(values):7.3f} {max(values):7.3f} {median / base:10.2f}")
+        print(
+            f"{name:36} {median:9.3f} {min(values):7.3f} {max(values):7.3f} {median / base:10.2f} {median - bare:13.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
-from ._ids import make_session_id, new_event_id
-from ._logger import AppendResult, SessionLogger
-from ._manage import CleanupItem, LogManager
-from ._queries import DanglingReference, SessionEvents
-from ._reader import ParseError
-from ._redact import DEFAULT_SECRET_PATTERNS, SecretPattern
-from ._schema import SchemaError, builtin_schema
-from ._verify import Finding, VerifyReport, verify_file
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._ids import make_session_id, new_event_id
+    from ._logger import AppendResult, SessionLogger
+    from ._manage import CleanupItem, LogManager
+    from ._queries import DanglingReference, SessionEvents
+    from ._reader import ParseError
+    from ._redact import DEFAULT_SECRET_PATTERNS, SecretPattern
+    from ._schema import SchemaError, builtin_schema
+    from ._verify import Finding, VerifyReport, verify_file
+
+# Names are imported on first use: the git hooks import a few submodules and
+# must not pay for the whole library on every commit.
+_WHERE = {
+    "make_session_id": "_ids",
+    "new_event_id": "_ids",
+    "AppendResult": "_logger",
+    "SessionLogger": "_logger",
+    "CleanupItem": "_manage",
+    "LogManager": "_manage",
+    "DanglingReference": "_queries",
+    "SessionEvents": "_queries",
+    "ParseError": "_reader",
+    "DEFAULT_SECRET_PATTERNS": "_redact",
+    "SecretPattern": "_redact",
+    "SchemaError": "_schema",
+    "builtin_schema": "_schema",
+    "Finding": "_verify",
+    "VerifyReport": "_verify",
+    "verify_file": "_verify",
+}
 
 __all__ = [
     "DEFAULT_SECRET_PATTERNS",
@@ -29,3 +54,16 @@ __all__ = [
     "new_event_id",
     "verify_file",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sessionlog' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

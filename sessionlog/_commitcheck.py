@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 
 from . import _git
-from ._manage import gunzip_bounded
+from ._archive import gunzip_bounded
 from ._paths import SESSIONS_DIR, repo_schema_for
 from ._redact import Redactor
 from ._schema import SchemaSet, load_schemas

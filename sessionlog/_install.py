@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from . import _git
@@ -16,6 +17,11 @@ HOOKS = {
     "prepare-commit-msg": ("sessionlog.hooks.prepare_commit_msg", '"$@"'),
 }
 RETIRED = ("post-commit",)  # shims earlier versions installed
+# The stages the framework runs sessionlog-check at. The trailer hook is a light
+# shim beside the framework (`sessionlog init`): each framework stage costs a
+# commit about 0.3 s of framework start-up (benchmarks/README.md).
+FRAMEWORK_INSTALL = "pre-commit install --hook-type pre-commit --hook-type pre-merge-commit --hook-type pre-push"
+TRAILER_HOOK = "prepare-commit-msg"
 GITATTRIBUTES_LINE = ".ai-agents/sessions/** -text"
 
 
@@ -42,8 +48,8 @@ def hooks_dir(root: Path) -> Path:
     return Path(_git.run(("rev-parse", "--path-format=absolute", "--git-path", "hooks"), cwd=root).decode().strip())
 
 
-def install(root: Path, *, force: bool = False) -> tuple[list[str], bool]:
-    """Write the shims into the repository's hooks folder; return what was done and whether it was.
+def install(root: Path, *, hooks: Sequence[str] = tuple(HOOKS), force: bool = False) -> tuple[list[str], bool]:
+    """Write the shims for *hooks* into the repository's hooks folder; return what was done and whether it was.
 
     The repository itself is set up by ``set_up_repository``.
 
@@ -53,14 +59,13 @@ def install(root: Path, *, force: bool = False) -> tuple[list[str], bool]:
     """
     folder = hooks_dir(root)
     foreign = [
-        hook for hook in HOOKS if (folder / hook).exists() and MARKER not in (folder / hook).read_text(errors="replace")
+        hook for hook in hooks if (folder / hook).exists() and MARKER not in (folder / hook).read_text(errors="replace")
     ]
     if foreign and not force:
         framework = any("pre-commit" in (folder / h).read_text(errors="replace") for h in foreign)
         advice = (
-            "the pre-commit framework manages these hooks: add the sessionlog hooks to .pre-commit-config.yaml "
-            "and run `pre-commit install --hook-type pre-commit --hook-type pre-merge-commit --hook-type pre-push "
-            "--hook-type prepare-commit-msg`"
+            f"the pre-commit framework manages these hooks: list sessionlog-check in .pre-commit-config.yaml, "
+            f"run `{FRAMEWORK_INSTALL}`, then `sessionlog init`"
             if framework
             else "use --force to move them aside (kept as <hook>.pre-sessionlog)"
         )
@@ -69,7 +74,7 @@ def install(root: Path, *, force: bool = False) -> tuple[list[str], bool]:
         ], False
     folder.mkdir(parents=True, exist_ok=True)
     done = []
-    for hook in HOOKS:
+    for hook in hooks:
         path = folder / hook
         if hook in foreign:
             path.replace(path.with_name(f"{hook}.pre-sessionlog"))

@@ -10,10 +10,11 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import orjson
 
+from ._archive import ARCHIVE_SUFFIX, gunzip_file
 from ._ids import session_id_error
 from ._paths import ARCHIVE_DIR, default_sessions_dir
 from ._queries import parse_instant
@@ -23,7 +24,6 @@ from ._verify import SUFFIX
 
 log = logging.getLogger("sessionlog")
 
-ARCHIVE_SUFFIX = ".jsonl.gz"
 DEFAULT_MAX_RESTORE_BYTES = 1 << 30
 _CHUNK = 1 << 20
 
@@ -110,7 +110,7 @@ class LogManager:
                         gz.write(original)
                     raw.flush()
                     os.fsync(raw.fileno())
-                if _gunzip(tmp, len(original) + 1) != original:
+                if gunzip_file(tmp, len(original) + 1) != original:
                     return "the archive did not decompress to the same bytes; the session was kept"
                 os.link(tmp, target)  # fails rather than overwrite an archive made meanwhile
             except FileExistsError:
@@ -150,7 +150,7 @@ class LogManager:
         if source.is_symlink() or not source.is_file():
             return False, f"no archive {source}"
         try:
-            content = _gunzip(source, self.max_restore_bytes)
+            content = gunzip_file(source, self.max_restore_bytes)
         except (OSError, EOFError, zlib.error) as exc:
             return False, f"{source} is not a readable gzip file: {exc}"
         if content is None:
@@ -240,26 +240,6 @@ def _read_all(fd: int) -> bytes:
             return b"".join(chunks)
         chunks.append(block)
         offset += len(block)
-
-
-def _gunzip(path: Path, limit: int) -> bytes | None:
-    """Decompress *path*, or None once the output would pass *limit* bytes."""
-    with open(path, "rb") as raw:
-        return gunzip_bounded(raw, limit)
-
-
-def gunzip_bounded(stream: BinaryIO, limit: int) -> bytes | None:
-    """Decompress a gzip stream (all members), or None once the output would pass *limit* bytes.
-
-    Reads at most ``limit + 1`` bytes of output, so a gzip bomb costs nothing.
-    """
-    out = bytearray()
-    with gzip.GzipFile(fileobj=stream, mode="rb") as gz:
-        while block := gz.read(min(_CHUNK, limit + 1 - len(out))):
-            out += block
-            if len(out) > limit:
-                return None
-    return bytes(out)
 
 
 def _count_newlines(path: Path) -> int:

@@ -260,17 +260,22 @@ def cmd_revert(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from ._install import install, set_up_repository
+    from ._install import FRAMEWORK_INSTALL, TRAILER_HOOK, install, set_up_repository
 
     root = _root()
     lines = set_up_repository(root)
-    installed = True
     if (root / ".pre-commit-config.yaml").exists() and not args.shims:
-        lines.append(
-            "hooks: this repository uses the pre-commit framework; list sessionlog-check and "
-            "sessionlog-prepare-commit-msg in .pre-commit-config.yaml and run `pre-commit install --hook-type "
-            "pre-commit --hook-type pre-merge-commit --hook-type pre-push --hook-type prepare-commit-msg`"
-        )
+        # The framework runs sessionlog-check; the trailers come from a light shim, a
+        # framework stage fewer per commit. A framework hook already there keeps the stage.
+        more, installed = install(root, hooks=(TRAILER_HOOK,), force=args.force)
+        if not installed:
+            more = [
+                f"{TRAILER_HOOK}: the pre-commit framework's hook is there; list sessionlog-prepare-commit-msg in "
+                ".pre-commit-config.yaml for the session trailers (or `sessionlog init --force` for the light shim)"
+            ]
+        lines += more
+        lines.append(f"sessionlog-check runs through the pre-commit framework: list it and run `{FRAMEWORK_INSTALL}`")
+        installed = True
     else:
         more, installed = install(root, force=args.force)
         lines += more

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 
 import yaml
@@ -49,3 +51,19 @@ def test_the_project_runs_its_own_check_hook() -> None:
     config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())
     hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
     assert hooks["sessionlog-check"]["entry"] == "sessionlog-check"
+
+
+def test_public_names_resolve_and_the_commit_hook_does_not_import_the_whole_library() -> None:
+    import sessionlog
+
+    for name in sessionlog.__all__:
+        assert getattr(sessionlog, name) is not None
+    # The hooks run on every commit: importing them must not load the logger, the archive
+    # manager or the queries (each commit would pay for them).
+    probe = (
+        "import sys, sessionlog.hooks.check, sessionlog.hooks.prepare_commit_msg; "
+        "print(sorted(m for m in ('sessionlog._logger', 'sessionlog._manage', 'sessionlog._queries') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
