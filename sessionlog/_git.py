@@ -7,6 +7,7 @@ output where git offers it. Variables a hook inherits (``GIT_DIR``,
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import subprocess
@@ -220,14 +221,17 @@ def blob_id(data: bytes | memoryview, fmt: str) -> str:
 
 
 def git_path(name: str, *, cwd: Path | str | None = None, common: bool = False) -> Path:
-    """A path inside the repository's git directory (``--git-path``), absolute."""
-    args = (
-        ("rev-parse", "--path-format=absolute", "--git-common-dir")
-        if common
-        else ("rev-parse", "--path-format=absolute", "--git-path", name)
-    )
-    out = Path(run(args, cwd=cwd).decode().strip())
-    return out / name if common else out
+    """A path inside the repository's git directory (``--git-path``), absolute; with *common*,
+    inside the directory all worktrees share."""
+    if common:
+        return common_dir(str(Path(cwd or ".").absolute())) / name
+    return Path(run(("rev-parse", "--path-format=absolute", "--git-path", name), cwd=cwd).decode().strip())
+
+
+@functools.lru_cache(maxsize=64)
+def common_dir(cwd: str) -> Path:
+    """The git directory all worktrees of the repository at *cwd* share (asked once per process)."""
+    return Path(run(("rev-parse", "--path-format=absolute", "--git-common-dir"), cwd=cwd).decode().strip())
 
 
 def current_branch(*, cwd: Path | str | None = None) -> str | None:
@@ -247,14 +251,26 @@ class CommitInfo(NamedTuple):
 
 def commit_info(rev: str, *, cwd: Path | str | None = None) -> CommitInfo:
     """sha, parents, author, subject, commit time and trailers of one commit."""
-    fmt = "%H%x00%P%x00%an <%ae>%x00%s%x00%cI%x00%(trailers:unfold,only)"
-    sha, parents, author, subject, when, trailers = (
-        run(("log", "-1", f"--format={fmt}", rev, "--"), cwd=cwd).decode("utf-8", "replace").split("\0")
-    )
-    pairs = [line.split(":", 1) for line in trailers.splitlines() if ":" in line]
-    return CommitInfo(
-        sha, tuple(parents.split()), author, subject, when, tuple((k.strip(), v.strip()) for k, v in pairs)
-    )
+    for info in commit_infos((rev,), cwd=cwd).values():
+        return info
+    raise GitError(f"{rev} is not a commit")
+
+
+def commit_infos(revs: Sequence[str], *, cwd: Path | str | None = None) -> dict[str, CommitInfo]:
+    """:class:`CommitInfo` of several commits in one git call, by sha; revisions that do not
+    resolve (the parent of a root commit) are left out."""
+    fmt = "%H%x00%P%x00%an <%ae>%x00%s%x00%cI%x00%(trailers:unfold,only)%x1e"
+    out = run(("log", "--no-walk=unsorted", "--ignore-missing", f"--format={fmt}", *revs, "--"), cwd=cwd)
+    infos: dict[str, CommitInfo] = {}
+    for record in out.decode("utf-8", "replace").split("\x1e"):
+        if "\0" not in record:
+            continue
+        sha, parents, author, subject, when, trailers = record.lstrip("\n").split("\0")
+        pairs = [line.split(":", 1) for line in trailers.splitlines() if ":" in line]
+        infos[sha] = CommitInfo(
+            sha, tuple(parents.split()), author, subject, when, tuple((k.strip(), v.strip()) for k, v in pairs)
+        )
+    return infos
 
 
 def files_touched(sha: str, parents: Sequence[str], *, cwd: Path | str | None = None) -> list[str]:

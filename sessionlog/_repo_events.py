@@ -179,17 +179,19 @@ def _locked_logged(root: Path) -> Iterator[Path]:
         yield path
 
 
-def _made_here(root: Path) -> list[str]:
-    """Commits the ``HEAD`` reflog says this work tree made, oldest first (a window of the newest)."""
+def _made_here(root: Path) -> tuple[list[str], str | None]:
+    """Commits the ``HEAD`` reflog says this work tree made, oldest first (a window of the
+    newest), and where HEAD is now (the reflog's newest entry)."""
     out = _git.run(
         ("log", "--walk-reflogs", f"-n{REFLOG_WINDOW}", "--format=%H%x1f%gs", "HEAD", "--"), cwd=root, check=False
     ).decode("utf-8", "replace")
+    lines = out.splitlines()
     made: list[str] = []
-    for line in reversed(out.splitlines()):
+    for line in reversed(lines):
         sha, _, action = line.partition("\x1f")
         if _MADE_HERE.search(action) and sha not in made:
             made.append(sha)
-    return made
+    return made, lines[0].partition("\x1f")[0] if lines else None
 
 
 def _start_log(path: Path, root: Path) -> bool:
@@ -197,7 +199,7 @@ def _start_log(path: Path, root: Path) -> bool:
     not logged); return True when this run started the log."""
     if path.exists():
         return False
-    path.write_text("".join(f"{sha}\n" for sha in _made_here(root)))
+    path.write_text("".join(f"{sha}\n" for sha in _made_here(root)[0]))
     return True
 
 
@@ -217,16 +219,19 @@ def log_new_commits(root: Path, logger: SessionLogger) -> list[str]:
         if _start_log(path, root):
             return []
         logged = set(path.read_text().split())
-        candidates = [sha for sha in _made_here(root) if sha not in logged]
+        made, head = _made_here(root)
+        candidates = [sha for sha in made if sha not in logged]
         if not candidates:
             return []
-        todo = [sha for sha in candidates if _git.is_ancestor(sha, "HEAD", cwd=root)]
+        todo = [sha for sha in candidates if sha == head or _git.is_ancestor(sha, "HEAD", cwd=root)]
         branch = _git.current_branch(cwd=root)
         session_id = repo_session_id(branch, clone_id(root))
+        # each commit and its first parent (whose agent a handoff compares with), in one git call
+        infos = _git.commit_infos([*todo, *(f"{sha}^" for sha in todo)], cwd=root) if todo else {}
         done: list[str] = []
         try:
             for sha in todo:
-                result = logger.append_events(session_id, _commit_events(root, sha, branch))
+                result = logger.append_events(session_id, _commit_events(root, infos, sha, branch))
                 if not result.ok:
                     raise _git.GitError(f"cannot log commit {sha[:12]}: {result.error}")
                 done.append(sha)
@@ -237,11 +242,12 @@ def log_new_commits(root: Path, logger: SessionLogger) -> list[str]:
         return done
 
 
-def _commit_events(root: Path, sha: str, branch: str | None) -> list[dict[str, Any]]:
-    """A ``state_change`` for commit *sha*, and a handoff when its agent differs from its first parent's."""
+def _commit_events(root: Path, infos: dict[str, _git.CommitInfo], sha: str, branch: str | None) -> list[dict[str, Any]]:
+    """A ``state_change`` for commit *sha*, and a handoff when its agent differs from its first
+    parent's; *infos* holds both commits."""
     from ._logger import handoff_data  # already imported by the caller's logger
 
-    info = _git.commit_info(sha, cwd=root)
+    info = infos.get(sha) or _git.commit_info(sha, cwd=root)
     files = _git.files_touched(info.sha, info.parents, cwd=root)
     agent = agent_of(info) or "user"
     stamp = utc_now()
@@ -265,7 +271,8 @@ def _commit_events(root: Path, sha: str, branch: str | None) -> list[dict[str, A
     base = {"event_type": "state_change", "source": "git commit", "timestamp": stamp}
     events: list[dict[str, Any]] = [{**base, "agent": agent, "data": commit}]
     if info.parents:
-        previous = agent_of(_git.commit_info(info.parents[0], cwd=root)) or "user"
+        parent = infos.get(info.parents[0]) or _git.commit_info(info.parents[0], cwd=root)
+        previous = agent_of(parent) or "user"
         if previous != agent:
             summary = f"commit {info.sha[:12]}: {info.subject}"
             events.append({**base, "agent": previous, "data": handoff_data(previous, agent, summary)})
