@@ -31,6 +31,8 @@ def shim(hook: str, python: str = sys.executable) -> str:
     Recording the interpreter makes the hook independent of ``PATH`` (an IDE
     or a GUI client commits without the virtual environment activated).
     """
+    if hook == "prepare-commit-msg":
+        return _TRAILER_SHIM
     module, rest = HOOKS[hook]
     py = shlex.quote(python)
     return (
@@ -42,6 +44,23 @@ def shim(hook: str, python: str = sys.executable) -> str:
         f'echo "sessionlog: {python} is gone; run \\`sessionlog install-hooks\\` again" >&2\n'
         "exit 1\n"
     )
+
+
+# The trailers are worked out by the commit hook, which runs first in the same commit
+# (_repo_events.leave_trailers); adding them needs no Python start-up. Its first line is
+# the HEAD they were left at: a commit aborted after the commit hook lends them to no other.
+_TRAILER_SHIM = f"""#!/bin/sh
+{MARKER} (prepare-commit-msg); installed by `sessionlog install-hooks`
+message=$1
+left=$(git rev-parse --git-path sessionlog/trailers) && [ -f "$left" ] || exit 0
+head=$(git rev-parse -q --verify HEAD)
+{{ IFS= read -r made_at; set --; while IFS= read -r line; do set -- "$@" --trailer "$line"; done; }} < "$left"
+rm -f "$left"
+[ "$made_at" = "$head" ] && [ $# -gt 0 ] || exit 0
+# git writes a merge message without a final newline: start a trailer block, not the subject line
+[ -z "$(tail -c 1 "$message")" ] || echo >> "$message"
+exec git interpret-trailers --in-place --if-exists doNothing "$@" "$message"
+"""
 
 
 def hooks_dir(root: Path) -> Path:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ._logger import SessionLogger
 
 CLONE_ID = "sessionlog/clone-id"
+TRAILERS = "sessionlog/trailers"  # per work tree: what the trailer shim adds
 LOGGED = "sessionlog/logged"
 ACTIVE_DIR = "sessionlog/active"
 MAX_FILES_LISTED = 200
@@ -168,6 +169,29 @@ def active_session(root: Path, *, warn: list[str] | None = None) -> dict[str, st
             if warn is not None:
                 warn.append(problem)
     return found
+
+
+def trailer_lines(active: dict[str, str]) -> list[str]:
+    """``Sessionlog-Session``/``Sessionlog-Agent`` trailers naming *active*."""
+    names = (("session_id", "Session"), ("agent", "Agent"))
+    return [f"Sessionlog-{name}: {active[key]}" for key, name in names if key in active]
+
+
+def leave_trailers(root: Path, head: str | None, active: dict[str, str]) -> Path:
+    """Leave the trailers naming *active* for the commit being made, for the prepare-commit-msg
+    shim (a few lines of sh: no second Python start-up per commit); nothing active removes
+    them. The first line names the HEAD they were left at, so a commit aborted after this
+    hook cannot lend them to a commit elsewhere."""
+    path = _git.git_path(TRAILERS, cwd=root)
+    lines = trailer_lines(active)
+    if not lines:
+        path.unlink(missing_ok=True)
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text("".join(f"{line}\n" for line in [head or "", *lines]))
+    os.replace(tmp, path)
+    return path
 
 
 @contextmanager

@@ -250,3 +250,40 @@ def test_install_hooks_beside_the_framework_changes_nothing(tmp_path: Path) -> N
     assert "nothing installed" in proc.stdout and "pre-commit install --hook-type" in proc.stdout
     assert sorted(p.name for p in hooks.iterdir()) == before
     assert (hooks / "pre-commit").read_text() == framework
+
+
+def _trailer(repo: Repo, key: str = "Sessionlog-Session") -> str:
+    return repo.git("log", "-1", f"--format=%(trailers:key={key},valueonly)")
+
+
+def test_trailer_shim_adds_what_the_commit_hook_left_and_nothing_stale(repo: Repo) -> None:
+    repo.run("sessionlog", "activate", "s_trail", "--agent", "claude_code")
+    (repo.path / "a.txt").write_text("a\n")
+    repo.commit("first")
+    assert _trailer(repo) == "s_trail" and _trailer(repo, "Sessionlog-Agent") == "claude_code"
+    left = repo.path / ".git" / "sessionlog" / "trailers"
+    assert not left.exists()  # used once
+    # a refused commit leaves no trailers behind
+    raw = repo.file("s1").read_bytes().replace(b'"i":0', b'"i":4', 1)
+    repo.file("s1").write_bytes(raw)
+    refused(repo, "committed line 1 was changed")
+    assert not left.exists()
+    repo.git("checkout", "--", ".ai-agents")
+    # trailers left at another HEAD (a commit aborted after the commit hook) are not lent
+    left.write_text("0" * 40 + "\nSessionlog-Session: stale\n")
+    (repo.path / "b.txt").write_text("b\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--no-verify", "-m", "no commit hook")
+    assert _trailer(repo) == "" and not left.exists()
+
+
+def test_trailer_shim_handles_values_with_spaces_and_merge_messages(repo: Repo) -> None:
+    repo.run("sessionlog", "activate", "s_merge", "--agent", "Claude Code (opus)")
+    repo.git("checkout", "-q", "-b", "side")
+    (repo.path / "side.txt").write_text("s\n")
+    repo.commit("side work")
+    repo.git("checkout", "-q", "main")
+    repo.run("sessionlog", "activate", "s_merge", "--agent", "Claude Code (opus)")
+    repo.git("merge", "-q", "--no-ff", "side")
+    assert _trailer(repo, "Sessionlog-Agent") == "Claude Code (opus)"
+    assert repo.git("log", "-1", "--format=%s").startswith("Merge branch 'side'")

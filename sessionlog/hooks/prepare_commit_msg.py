@@ -1,7 +1,9 @@
 """sessionlog-prepare-commit-msg: add ``Sessionlog-Session``/``Sessionlog-Agent`` trailers.
 
 The active session comes from ``$SESSIONLOG_SESSION``/``$SESSIONLOG_AGENT`` or
-``sessionlog activate``; with none active the message is left alone.
+``sessionlog activate``; with none active the message is left alone. This is
+the framework's hook; ``sessionlog init`` installs a sh shim instead that adds
+what the commit hook left (``_repo_events.leave_trailers``).
 """
 
 from __future__ import annotations
@@ -27,11 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     active = _repo_events.active_session(root, warn=problems)
     for problem in problems:
         print(f"sessionlog-prepare-commit-msg: not added as a trailer: {problem}", file=sys.stderr)
-    trailers = [
-        f"Sessionlog-{name}: {active[key]}"
-        for key, name in (("session_id", "Session"), ("agent", "Agent"))
-        if key in active
-    ]
+    trailers = _repo_events.trailer_lines(active)
+    # what the commit hook left for the sh shim: this hook computes them itself
+    _git.git_path(_repo_events.TRAILERS, cwd=root).unlink(missing_ok=True)
     if not trailers:
         return 0
     message = Path(args.message_file)
