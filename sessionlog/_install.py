@@ -31,35 +31,39 @@ def shim(hook: str, python: str = sys.executable) -> str:
     Recording the interpreter makes the hook independent of ``PATH`` (an IDE
     or a GUI client commits without the virtual environment activated).
     """
-    if hook == "prepare-commit-msg":
-        return _TRAILER_SHIM
     module, rest = HOOKS[hook]
     py = shlex.quote(python)
+    head = f"#!/bin/sh\n{MARKER} ({hook}); installed by `sessionlog install-hooks`\n"
     return (
-        "#!/bin/sh\n"
-        f"{MARKER} ({hook}); installed by `sessionlog install-hooks`\n"
-        f"if command -v {py} >/dev/null 2>&1; then\n"
-        f"    exec {py} -m {module} {rest}".rstrip()
+        head
+        + (_TRAILERS_LEFT if hook == "prepare-commit-msg" else "")
+        + f"if command -v {py} >/dev/null 2>&1; then\n"
+        + f"    exec {py} -m {module} {rest}".rstrip()
         + "\nfi\n"
-        f'echo "sessionlog: {python} is gone; run \\`sessionlog install-hooks\\` again" >&2\n'
-        "exit 1\n"
+        + f'echo "sessionlog: {python} is gone; run \\`sessionlog install-hooks\\` again" >&2\n'
+        + "exit 1\n"
     )
 
 
-# The trailers are worked out by the commit hook, which runs first in the same commit
-# (_repo_events.leave_trailers); adding them needs no Python start-up. Its first line is
-# the HEAD they were left at: a commit aborted after the commit hook lends them to no other.
-_TRAILER_SHIM = f"""#!/bin/sh
-{MARKER} (prepare-commit-msg); installed by `sessionlog install-hooks`
-message=$1
-left=$(git rev-parse --git-path sessionlog/trailers) && [ -f "$left" ] || exit 0
-head=$(git rev-parse -q --verify HEAD)
-{{ IFS= read -r made_at; set --; while IFS= read -r line; do set -- "$@" --trailer "$line"; done; }} < "$left"
-rm -f "$left"
-[ "$made_at" = "$head" ] && [ $# -gt 0 ] || exit 0
-# git writes a merge message without a final newline: start a trailer block, not the subject line
-[ -z "$(tail -c 1 "$message")" ] || echo >> "$message"
-exec git interpret-trailers --in-place --if-exists doNothing "$@" "$message"
+# In a `git commit` the commit hook runs first and works the trailers out
+# (_repo_events.leave_trailers); adding them then needs no second Python start-up.
+# Their first line is the HEAD they were left at: a commit aborted after the commit
+# hook lends them to no other. Without them (--no-verify, cherry-pick, rebase) the
+# Python hook works them out itself.
+_TRAILERS_LEFT = """left=$(git rev-parse --git-path sessionlog/trailers) || exit 0
+if [ -f "$left" ]; then
+    message=$1 source=$2 sha=$3
+    head=$(git rev-parse -q --verify HEAD)
+    { IFS= read -r made_at; set --; while IFS= read -r line; do set -- "$@" --trailer "$line"; done; } < "$left"
+    rm -f "$left"
+    if [ "$made_at" = "$head" ]; then
+        [ $# -gt 0 ] || exit 0
+        # git writes a merge message without a final newline: start a trailer block, not the subject
+        [ -z "$(tail -c 1 "$message")" ] || echo >> "$message"
+        exec git interpret-trailers --in-place --if-exists doNothing "$@" "$message"
+    fi
+    set -- "$message" ${source:+"$source"} ${sha:+"$sha"}
+fi
 """
 
 

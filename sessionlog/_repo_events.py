@@ -177,16 +177,16 @@ def trailer_lines(active: dict[str, str]) -> list[str]:
     return [f"Sessionlog-{name}: {active[key]}" for key, name in names if key in active]
 
 
-def leave_trailers(root: Path, head: str | None, active: dict[str, str]) -> Path:
+def leave_trailers(root: Path, head: str | None, active: dict[str, str] | None) -> Path:
     """Leave the trailers naming *active* for the commit being made, for the prepare-commit-msg
-    shim (a few lines of sh: no second Python start-up per commit); nothing active removes
-    them. The first line names the HEAD they were left at, so a commit aborted after this
-    hook cannot lend them to a commit elsewhere."""
+    shim (a few lines of sh: no second Python start-up per commit). The first line names the HEAD they were left at, so a commit aborted after this
+    hook cannot lend them to a commit elsewhere. *active* None (a refused commit) leaves none.
+    """
     path = _git.git_path(TRAILERS, cwd=root)
-    lines = trailer_lines(active)
-    if not lines:
+    if active is None:
         path.unlink(missing_ok=True)
         return path
+    lines = trailer_lines(active)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     tmp.write_text("".join(f"{line}\n" for line in [head or "", *lines]))

@@ -269,11 +269,16 @@ def test_trailer_shim_adds_what_the_commit_hook_left_and_nothing_stale(repo: Rep
     refused(repo, "committed line 1 was changed")
     assert not left.exists()
     repo.git("checkout", "--", ".ai-agents")
-    # trailers left at another HEAD (a commit aborted after the commit hook) are not lent
+    # trailers left at another HEAD (a commit aborted after the commit hook) are not lent:
+    # without the commit hook (--no-verify) the trailer hook works them out itself
     left.write_text("0" * 40 + "\nSessionlog-Session: stale\n")
     (repo.path / "b.txt").write_text("b\n")
     repo.git("add", "-A")
     repo.git("commit", "-q", "--no-verify", "-m", "no commit hook")
+    assert _trailer(repo) == "s_trail" and not left.exists()
+    repo.run("sessionlog", "activate")  # nothing active: no trailers
+    (repo.path / "c.txt").write_text("c\n")
+    repo.commit("nothing active")
     assert _trailer(repo) == "" and not left.exists()
 
 

@@ -82,7 +82,7 @@ def run_check(
             findings += checker.check_files()
         if _in_commit():
             warn: list[str] = []
-            active = _repo_events.active_session(root, warn=warn) if not findings else {}
+            active = _repo_events.active_session(root, warn=warn) if not findings else None
             _repo_events.leave_trailers(root, _git.rev_parse("HEAD", cwd=root), active)
             for problem in warn:
                 print(f"sessionlog-check: not added as a trailer: {problem}", file=sys.stderr)
