@@ -7,7 +7,6 @@ output where git offers it. Variables a hook inherits (``GIT_DIR``,
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import subprocess
@@ -61,13 +60,40 @@ def run(
 
 
 def toplevel(cwd: Path | str | None = None) -> Path | None:
-    """Return the work tree's top-level folder containing *cwd*, or None outside one."""
+    """Return the work tree's top-level folder containing *cwd*, or None outside one.
+
+    The same git call tells the git directories and the object format, which
+    are remembered for the process (see :func:`common_dir`).
+    """
+    where = str(Path(cwd or ".").absolute())
     try:
-        out = run(("rev-parse", "--show-toplevel"), cwd=cwd)
+        out = run(
+            ("rev-parse", "--path-format=absolute", "--show-toplevel", "--absolute-git-dir", "--git-common-dir",
+             "--show-object-format"),
+            cwd=where,
+        ).decode("utf-8", "surrogateescape")  # fmt: skip
     except GitError:
         return None
-    text = out.decode("utf-8", "surrogateescape").strip()
-    return Path(text) if text else None
+    top, git_dir, common, fmt = out.splitlines()
+    for folder in {where, top}:
+        _FACTS[folder] = (Path(git_dir), Path(common), fmt)
+    return Path(top)
+
+
+# work-tree folder -> (git dir, common git dir, object format): fixed for a repository's life
+_FACTS: dict[str, tuple[Path, Path, str]] = {}
+
+
+def _facts(cwd: Path | str | None) -> tuple[Path, Path, str]:
+    where = str(Path(cwd or ".").absolute())
+    if where not in _FACTS:
+        out = run(
+            ("rev-parse", "--path-format=absolute", "--absolute-git-dir", "--git-common-dir", "--show-object-format"),
+            cwd=where,
+        ).decode("utf-8", "surrogateescape")
+        git_dir, common, fmt = out.splitlines()
+        _FACTS[where] = (Path(git_dir), Path(common), fmt)
+    return _FACTS[where]
 
 
 def is_null_oid(oid: str | None) -> bool:
@@ -87,7 +113,7 @@ def rev_parse(rev: str, *, cwd: Path | str | None = None) -> str | None:
 def object_format(cwd: Path | str | None = None) -> str:
     """``sha1`` or ``sha256``."""
     try:
-        return run(("rev-parse", "--show-object-format"), cwd=cwd).decode().strip() or "sha1"
+        return _facts(cwd)[2] or "sha1"
     except GitError:
         return "sha1"
 
@@ -221,17 +247,19 @@ def blob_id(data: bytes | memoryview, fmt: str) -> str:
 
 
 def git_path(name: str, *, cwd: Path | str | None = None, common: bool = False) -> Path:
-    """A path inside the repository's git directory (``--git-path``), absolute; with *common*,
-    inside the directory all worktrees share."""
+    """A path inside the repository's git directory, absolute; with *common*, inside the
+    directory all worktrees share. Names under ``sessionlog/`` (this tool's own, which git
+    keeps per worktree) are resolved without a git call; others ask ``--git-path``."""
     if common:
-        return common_dir(str(Path(cwd or ".").absolute())) / name
+        return common_dir(cwd) / name
+    if name.startswith("sessionlog/"):
+        return _facts(cwd)[0] / name
     return Path(run(("rev-parse", "--path-format=absolute", "--git-path", name), cwd=cwd).decode().strip())
 
 
-@functools.lru_cache(maxsize=64)
-def common_dir(cwd: str) -> Path:
+def common_dir(cwd: Path | str | None = None) -> Path:
     """The git directory all worktrees of the repository at *cwd* share (asked once per process)."""
-    return Path(run(("rev-parse", "--path-format=absolute", "--git-common-dir"), cwd=cwd).decode().strip())
+    return _facts(cwd)[1]
 
 
 def current_branch(*, cwd: Path | str | None = None) -> str | None:
