@@ -22,7 +22,7 @@ import orjson
 
 from . import _git
 from ._archive import gunzip_bounded
-from ._paths import SESSIONS_DIR, repo_schema_for
+from ._paths import SESSIONS_DIR, repo_redactor, repo_schema_for
 from ._redact import Redactor
 from ._schema import SchemaSet, load_schemas
 from ._verify import Finding, LineChecker
@@ -57,7 +57,7 @@ class Checker:
 
     @functools.cached_property
     def redactor(self) -> Redactor:
-        return Redactor()
+        return repo_redactor(self.root / self.sessions)
 
     @functools.cached_property
     def fmt(self) -> str:

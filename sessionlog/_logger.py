@@ -16,9 +16,9 @@ import orjson
 from . import _queries
 from ._ids import new_event_id, session_id_error, utc_now
 from ._jsonpath import unrepresentable
-from ._paths import default_sessions_dir, repo_schema_for
+from ._paths import default_sessions_dir, repo_redactor, repo_schema_for
 from ._reader import ParseError, decode_line, gc_paused, iter_lines, open_session_file
-from ._redact import DEFAULT_SECRET_PATTERNS, Redactor, SecretPattern
+from ._redact import DEFAULT_SECRET_PATTERNS, SecretPattern
 from ._schema import SchemaError, SchemaSet, load_schemas
 from ._spool import spool_dir, spooled_lines
 from ._store import AppendError, SessionFile
@@ -174,7 +174,7 @@ class SessionLogger:
         self._spooling = found is not None and (found[1] if spool is None else spool)
         self.schema_path = Path(schema_path) if schema_path is not None else repo_schema_for(self.base_dir)
         self.schemas: SchemaSet = load_schemas(self.schema_path)
-        self.redactor = Redactor(tuple(secret_patterns)) if redact else None
+        self.redactor = repo_redactor(self.base_dir, secret_patterns) if redact else None
         self.max_event_bytes = max_event_bytes
         self.fsync = fsync
         self._files: OrderedDict[str, SessionFile] = OrderedDict()
@@ -208,7 +208,7 @@ class SessionLogger:
 
         Never raises for bad input: a refused event leaves the file byte-identical.
         """
-        problem = session_id_error(session_id)
+        problem = self._name_problem(session_id)
         if problem is not None:
             return _failure(problem)
         blocks = {
@@ -229,7 +229,7 @@ class SessionLogger:
         ``agent``, ``source``, ``data``...). A refusal names the item's index;
         nothing is written then. The result's ``event_ids`` lists every id.
         """
-        problem = session_id_error(session_id)
+        problem = self._name_problem(session_id)
         if problem is not None:
             return _failure(problem)
         built: list[dict[str, Any]] = []
@@ -294,18 +294,31 @@ class SessionLogger:
         )  # fmt: skip
 
     def _encode(self, event: dict[str, Any], *, scan: bool = True) -> bytes | AppendResult:
-        """Redact, validate and serialize *event*; a refusal comes back as an AppendResult.
-
-        With ``scan=False`` the caller takes over the cheap secret test.
-        """
+        """Serialize, normalize, redact and validate *event* (in place); a refusal comes back as
+        an AppendResult. With ``scan=False`` the caller takes over the cheap secret test."""
         try:
             body = orjson.dumps(event)
         except (TypeError, orjson.JSONEncodeError) as exc:
             return _failure(f"event is not JSON: {unrepresentable(event) or exc}")
+        if len(body) + 90 > self.max_event_bytes:  # 90: room for the chain fields; checked before any work
+            return _failure(
+                f"event is {len(body)} bytes encoded; the limit is {self.max_event_bytes} (max_event_bytes)"
+            )
         if b"null" in body:  # orjson writes NaN and Infinity as null: look closer
             problem = unrepresentable(event)
             if problem is not None:
                 return _failure(f"event is not JSON: {problem}")
+        # What orjson serializes natively (dataclasses, enums, datetimes, UUIDs) becomes plain
+        # JSON here, so what is redacted and validated is exactly what is written. Raw JSON
+        # (orjson.Fragment) would bypass both: it shows as bytes that do not round-trip.
+        try:
+            plain = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            return _failure(f"event is not JSON: it holds raw bytes that are not JSON (orjson.Fragment?): {exc}")
+        if orjson.dumps(plain) != body:
+            return _failure("event is not JSON: it holds raw JSON (orjson.Fragment), which is never written as-is")
+        event.clear()
+        event.update(plain)
         if scan and self.redactor is not None and self.redactor.might_contain_secret(body):
             found = self.redactor.redact(event)
             if found:
@@ -313,11 +326,18 @@ class SessionLogger:
                 body = orjson.dumps(event)
         if not self.schemas.is_valid(event):
             return _failure(f"invalid event: {self.schemas.error(event) or 'rejected by the schema'}")
-        if len(body) + 90 > self.max_event_bytes:  # 90: room for the chain fields
-            return _failure(
-                f"event is {len(body)} bytes encoded; the limit is {self.max_event_bytes} (max_event_bytes)"
-            )
         return body
+
+    def _name_problem(self, session_id: str) -> str | None:
+        """Why *session_id* cannot name a file: its form, or a secret in it (a file name cannot be redacted)."""
+        problem = session_id_error(session_id)
+        if problem is None and self.redactor is not None and session_id not in self._files:
+            kinds = self.redactor.scrub(session_id)[1]
+            if kinds:
+                problem = (
+                    f"session id looks like a secret ({', '.join(kinds)}); it names the file, so it cannot be redacted"
+                )
+        return problem
 
     def _append(self, session_id: str, bodies: list[bytes], event_ids: list[str]) -> AppendResult:
         with self._lock:

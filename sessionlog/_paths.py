@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from . import _git
+from ._redact import Redactor, SecretPattern
 
 ENV_DIR = "SESSIONLOG_DIR"
 SESSIONS_DIR = Path(".ai-agents", "sessions")
@@ -24,3 +26,15 @@ def default_sessions_dir() -> Path:
 def repo_schema_for(sessions_dir: Path) -> Path:
     """The repository's own schema for a sessions folder at ``<top>/.ai-agents/sessions``."""
     return sessions_dir.parent / "session_context" / "SESSION_LOG_SCHEMA.json"
+
+
+def repo_rules_for(sessions_dir: Path) -> Path:
+    """The repository's own secret rules (gitleaks format: ``[[rules]]`` add rules,
+    ``[extend] disabledRules`` turns rules off) beside its schema."""
+    return sessions_dir.parent / "session_context" / "secret-rules.toml"
+
+
+def repo_redactor(sessions_dir: Path, patterns: Iterable[SecretPattern] = ()) -> Redactor:
+    """The redactor for a sessions folder: the bundled rules and the repository's own."""
+    own = repo_rules_for(sessions_dir)
+    return Redactor(tuple(patterns), rule_files=[own] if own.is_file() else [])

@@ -1,24 +1,41 @@
-"""Secret redaction, run on every event before it is written.
+"""Secret detection and redaction, run on every event before it is written.
 
 An append-only log that is committed can never be cleaned, so secrets are
-removed before the first byte reaches disk. Two passes keep this cheap: one
-RE2 search over the serialized event (a sound superset of every default
-pattern, in JSON encoding), and only when it fires, a walk over the event's
-strings with the exact patterns.
+removed before the first byte reaches disk. The rules are gitleaks' default
+rule set (``rules/gitleaks.toml``, MIT, see ``rules/LICENSE-gitleaks``) plus
+sessionlog's own (``rules/sessionlog.toml``), in gitleaks' format: an RE2
+regex, keywords, an entropy floor and allowlists per rule.
+
+Every regex runs on RE2, so no input makes a rule slower than linear. Rules
+are keyword-gated as in gitleaks: one RE2 set search over the serialized
+event finds which keywords occur; no keyword, no walk (the ordinary event).
+Otherwise every string of the event — keys, values, the source — is searched
+with the RE2 set again, and only the rules whose keywords it holds run. A
+rule's regex is compiled the first time one of its keywords is seen.
+
+Values under secret-named keys (``password``, ``dbPassword``,
+``client_secret``...) are masked whatever their type.
 """
 
 from __future__ import annotations
 
 import functools
-import re
-from collections.abc import Iterable, Sequence
+import math
+import tomllib
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 from typing import Any, NamedTuple
+
+import orjson
 
 from ._jsonpath import json_path
 
 
 class SecretPattern(NamedTuple):
-    """A kind of secret and the regular expression (Python syntax) that finds it.
+    """An extra kind of secret: a regular expression in RE2 syntax, run on every string.
 
     If the pattern has a group named ``secret``, only that group is replaced;
     otherwise the whole match is.
@@ -28,70 +45,281 @@ class SecretPattern(NamedTuple):
     regex: str
 
 
-_ASSIGN_KEYS = r"pass(?:wd|word|phrase)?|pwd|secret|client_secret|api[_-]?key|access[_-]?key|auth[_-]?token|access[_-]?token|token|private[_-]?key"
+# Extra patterns a SessionLogger applies by default: none; the rule files are the defaults.
+DEFAULT_SECRET_PATTERNS: tuple[SecretPattern, ...] = ()
 
-DEFAULT_SECRET_PATTERNS: tuple[SecretPattern, ...] = (
-    SecretPattern(
-        "private_key",
-        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",
-    ),
-    SecretPattern("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b"),
-    SecretPattern(
-        "aws_secret_access_key", r"(?i)aws_?secret_?(?:access_?)?key[\"']?\s*[:=]\s*[\"']?(?P<secret>[A-Za-z0-9/+]{40})"
-    ),
-    SecretPattern("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
-    SecretPattern("anthropic_api_key", r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
-    SecretPattern("openai_api_key", r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
-    SecretPattern("slack_token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
-    SecretPattern("slack_webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+"),
-    SecretPattern("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
-    SecretPattern("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
-    SecretPattern("bearer_token", r"(?i)\b(?:bearer|token)\s+(?P<secret>(?!\[REDACTED)[A-Za-z0-9._~+/-]{20,}=*)"),
-    SecretPattern(
-        "assignment",
-        rf"(?i)(?:\b|_)(?:{_ASSIGN_KEYS})\b[\"']?\s*[:=]\s*(?P<q>[\"']?)(?P<secret>(?!\[REDACTED)[^\s\"',;&]{{3,}})",
-    ),
+BUNDLED_RULES = ("gitleaks.toml", "sessionlog.toml")
+
+# Keys whose value is a secret whatever it holds: the last word of the key, in any of
+# snake_case, kebab-case, dotted or camelCase, is one of these.
+_SECRET_KEY_WORDS = (
+    "password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "api_key", "accesskey", "access_key",
+    "privatekey", "private_key", "secretkey", "secret_key", "authorization", "cookie", "set-cookie", "credentials",
+)  # fmt: skip
+_SECRET_KEY = (
+    r"(?:^|[_.\- ])(?:pass(?:wd|word|phrase)?|pwd|secret|token|api_?key|access_?key|private_?key|secret_?key"
+    r"|authorization|(?:set-)?cookie|credentials?)$"
 )
 
 
-# Sound superset of DEFAULT_SECRET_PATTERNS as they appear in orjson output
-# (token characters are never escaped; quotes become \" and whitespace \n, \t).
-# Provider prefixes are case-sensitive, as their patterns are: a case-blind
-# "ACCA" would fire on one lowercase hex event id in ~200.
-@functools.cache
-def default_trigger() -> Any:
-    """The compiled prefilter (RE2 is imported on first use: hooks that never redact skip it)."""
-    import re2
-
-    return re2.compile(
-        rb"-----BEGIN|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|sk-|xox[abposr]-|hooks\.slack|AIza|eyJ"
-        rb"|(?i:aws_?secret|(?:bearer|token)(?:\s|\\[nrt])|(?:"
-        + _ASSIGN_KEYS.encode()
-        + rb"|authorization|cookie)(?:\\?[\"']|\s|\\[nrt])*[:=])"
-    )
+def is_secret_key(key: str) -> bool:
+    """``dbPassword``, ``client_secret``, ``X-Api-Key``, ``refreshToken``: yes; ``max_tokens``: no."""
+    snake = _compiled(r"([a-z0-9])([A-Z])").sub(r"\1_\2", key).lower()
+    return _compiled(_SECRET_KEY).search(snake) is not None
 
 
-# Keys whose string value is a secret whatever it looks like.
-_SECRET_KEY = re.compile(rf"(?i)(?:^|[_-])(?:{_ASSIGN_KEYS}|authorization|cookie|set-cookie)$")
-
-
-def _mask(kind: str) -> str:
+def mask(kind: str) -> str:
     return f"[REDACTED:{kind}]"
 
 
-class Redactor:
-    """Replace secrets in an event's strings and say where they were."""
+@dataclass(frozen=True)
+class Allowlist:
+    """gitleaks' per-rule allowlist: a finding is dropped when its criteria hold (any, or all with AND)."""
 
-    def __init__(self, patterns: Iterable[SecretPattern] = DEFAULT_SECRET_PATTERNS) -> None:
-        self.patterns: Sequence[tuple[str, re.Pattern[str]]] = [(p.kind, re.compile(p.regex)) for p in patterns]
-        default = tuple(patterns) == DEFAULT_SECRET_PATTERNS if isinstance(patterns, tuple) else False
-        self._trigger = default_trigger() if default else None
+    regexes: tuple[str, ...] = ()
+    stopwords: tuple[str, ...] = ()
+    target: str = "secret"  # "secret", "match" or "line"
+    condition: str = "OR"
+
+    def allows(self, secret: str, match: str, line: str) -> bool:
+        checks: list[bool] = []
+        if self.regexes:
+            text = {"match": match, "line": line}.get(self.target, secret)
+            checks.append(any(_compiled(r).search(text) is not None for r in self.regexes))
+        if self.stopwords:
+            lowered = secret.lower()
+            checks.append(any(word in lowered for word in self.stopwords))
+        if not checks:
+            return False
+        return all(checks) if self.condition.upper() == "AND" else any(checks)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    regex: str
+    keywords: tuple[str, ...] = ()
+    entropy: float | None = None
+    secret_group: int = 0
+    allowlists: tuple[Allowlist, ...] = ()
+
+
+@functools.cache
+def _compiled(regex: str) -> Any:
+    import re2
+
+    return re2.compile(regex)
+
+
+def shannon_entropy(text: str) -> float:
+    if not text:
+        return 0.0
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+class RuleError(ValueError):
+    """A rule file that cannot be used."""
+
+
+def parse_rules(text: str, origin: str, *, compile_now: bool) -> tuple[list[Rule], set[str], Allowlist | None]:
+    """The rules of one gitleaks-format file, the rule ids its ``[extend] disabledRules`` names,
+    and its global allowlist. Bundled rules are compiled when first needed; a user's file
+    is compiled now, so a bad regex is reported when it is loaded."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(f"{origin}: not TOML: {exc}") from exc
+    rules: list[Rule] = []
+    for number, raw in enumerate(doc.get("rules", []), 1):
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+            raise RuleError(f"{origin}: rule {number} has no id")
+        if "path" in raw or "regex" not in raw:
+            continue  # file-path rules: an event has no path
+        regex = raw["regex"]
+        try:
+            if compile_now:
+                _compiled(regex)
+        except Exception as exc:  # re2.error, or a non-string
+            raise RuleError(f"{origin}: rule {raw['id']}: not an RE2 regex: {exc}") from exc
+        allows = tuple(_allowlist(a) for a in raw.get("allowlists", []) if not a.get("paths") or a.get("regexes"))
+        rules.append(
+            Rule(
+                raw["id"],
+                regex,
+                tuple(str(k).lower() for k in raw.get("keywords", [])),
+                float(raw["entropy"]) if "entropy" in raw else None,
+                int(raw.get("secretGroup", 0)),
+                allows,
+            )
+        )
+    disabled = set(doc.get("extend", {}).get("disabledRules", []))
+    glob = doc.get("allowlist")
+    return rules, disabled, _allowlist(glob) if isinstance(glob, dict) else None
+
+
+def _allowlist(raw: dict[str, Any]) -> Allowlist:
+    return Allowlist(
+        tuple(raw.get("regexes", [])),
+        tuple(str(w).lower() for w in raw.get("stopwords", [])),
+        str(raw.get("regexTarget", "secret")),
+        str(raw.get("condition", "OR")),
+    )
+
+
+@dataclass
+class RuleSet:
+    """Rules indexed by keyword, with one RE2 set that finds the keywords."""
+
+    rules: list[Rule]
+    allowlist: Allowlist | None = None
+    _ungated: list[Rule] = field(init=False, default_factory=list)
+    _by_keyword: list[list[Rule]] = field(init=False, default_factory=list)
+    _keywords: Any = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        import re2
+
+        index: dict[str, int] = {}
+        options = re2.Options()
+        options.case_sensitive = False
+        self._keywords = re2.Set.SearchSet(options)
+        for word in [*_SECRET_KEY_WORDS]:  # a secret-named key wakes the walk too
+            index.setdefault(word, self._keywords.Add(re2.escape(word)))
+        for rule in self.rules:
+            if not rule.keywords:
+                self._ungated.append(rule)
+            for word in rule.keywords:
+                if word not in index:
+                    index[word] = self._keywords.Add(re2.escape(word))
+        self._keywords.Compile()
+        self._by_keyword = [[] for _ in index]
+        for rule in self.rules:
+            for word in rule.keywords:
+                if rule not in self._by_keyword[index[word]]:
+                    self._by_keyword[index[word]].append(rule)
+
+    def wakes(self, encoded: bytes | str) -> bool:
+        """False when no rule can match anything in *encoded* (a serialized event)."""
+        return bool(self._ungated) or self._keywords.Match(encoded) is not None
+
+    def findings(self, text: str) -> Iterator[tuple[int, int, str]]:
+        """``(start, end, rule id)`` of each secret in *text*."""
+        hits = self._keywords.Match(text)
+        candidates: list[Rule] = list(self._ungated)
+        for hit in hits or ():
+            candidates += [r for r in self._by_keyword[hit] if r not in candidates]
+        for rule in candidates:
+            for match in _compiled(rule.regex).finditer(text):
+                span = _secret_span(match, rule.secret_group)
+                if span is None:
+                    continue
+                secret = text[span[0] : span[1]]
+                if rule.entropy is not None and shannon_entropy(secret) < rule.entropy:
+                    continue
+                line = _line_around(text, match.start(), match.end())
+                if self.allowlist is not None and self.allowlist.allows(secret, match.group(0), line):
+                    continue
+                if any(a.allows(secret, match.group(0), line) for a in rule.allowlists):
+                    continue
+                yield span[0], span[1], rule.id
+
+
+def _secret_span(match: Any, group: int) -> tuple[int, int] | None:
+    """gitleaks' choice: the rule's secretGroup, else the first non-empty group, else the match."""
+    if group and group <= len(match.groups()):
+        start, end = match.span(group)
+        return (start, end) if start < end else None
+    for index in range(1, len(match.groups()) + 1):
+        start, end = match.span(index)
+        if start < end:
+            return start, end
+    start, end = match.span()
+    return (start, end) if start < end else None
+
+
+def _line_around(text: str, start: int, end: int) -> str:
+    return text[text.rfind("\n", 0, start) + 1 : (text.find("\n", end) + 1 or len(text) + 1) - 1]
+
+
+@functools.lru_cache(maxsize=16)
+def load_rule_set(
+    extra_files: tuple[str, ...] = (), patterns: tuple[SecretPattern, ...] = (), disabled: tuple[str, ...] = ()
+) -> RuleSet:
+    """The bundled rules, plus the rules of *extra_files* (gitleaks format; their
+    ``[extend] disabledRules`` and *disabled* turn rules off), plus *patterns*."""
+    rules: list[Rule] = []
+    allow: Allowlist | None = None
+    off = set(disabled)
+    folder = resources.files("sessionlog") / "rules"
+    sources = [(name, (folder / name).read_text(encoding="utf-8")) for name in BUNDLED_RULES]
+    for extra in extra_files:
+        try:
+            sources.append((extra, Path(extra).read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RuleError(f"{extra}: cannot read: {exc}") from exc
+    for origin, text in sources:
+        found, turned_off, glob = parse_rules(text, origin, compile_now=origin not in BUNDLED_RULES)
+        rules += found
+        off |= turned_off
+        if glob is not None and origin == BUNDLED_RULES[0]:
+            allow = glob
+    for pattern in patterns:
+        regex = pattern.regex.replace("(?P<secret>", "(")  # RE2 names groups this way too, but one group is enough
+        try:
+            _compiled(regex)
+        except Exception as exc:
+            raise RuleError(f"secret pattern {pattern.kind}: not an RE2 regex: {exc}") from exc
+        rules.append(Rule(pattern.kind, regex))
+    return RuleSet([r for r in rules if r.id not in off], allow)
+
+
+class Redactor:
+    """Replace secrets in an event's keys and strings and say where they were."""
+
+    def __init__(
+        self,
+        patterns: Iterable[SecretPattern] = DEFAULT_SECRET_PATTERNS,
+        *,
+        rule_files: Sequence[str | Path] = (),
+        disabled: Sequence[str] = (),
+    ) -> None:
+        self.rules = load_rule_set(tuple(str(p) for p in rule_files), tuple(patterns), tuple(disabled))
 
     def might_contain_secret(self, encoded: bytes) -> bool:
-        """Cheap test on the serialized event; False means certainly clean."""
-        if self._trigger is None:
-            return True
-        return self._trigger.search(encoded) is not None
+        """Cheap test on the serialized event; False means certainly clean.
+
+        Sound because every rule needs one of its keywords in the match, and
+        orjson escapes no character a keyword holds.
+        """
+        return self.rules.wakes(encoded)
+
+    def find(self, event: dict[str, Any]) -> list[str]:
+        """``"<kind> at <path>"`` for each secret in a decoded event, its session id included;
+        the event is left as it is. Searches the decoded strings, so a JSON escape
+        (``\\u0067hp_...``) hides nothing."""
+        if not self.might_contain_secret(orjson.dumps(event)):
+            return []
+        hits = self.redact(dict(event))  # redact rebuilds nested values, never mutates them
+        hits += [{"path": "$.session_id", "kind": k} for k in self.scrub(str(event.get("session_id", "")))[1]]
+        return sorted({f"{hit['kind']} at {hit['path']}" for hit in hits})
+
+    def scrub(self, text: str) -> tuple[str, list[str]]:
+        """*text* with its secrets masked, and the rule ids that fired."""
+        spans = sorted(self.rules.findings(text))
+        if not spans:
+            return text, []
+        out: list[str] = []
+        kinds: list[str] = []
+        at = 0
+        for start, end, kind in spans:
+            if start < at:  # overlaps a secret already masked
+                continue
+            out += [text[at:start], mask(kind)]
+            kinds.append(kind)
+            at = end
+        out.append(text[at:])
+        return "".join(out), kinds
 
     def redact(self, event: dict[str, Any]) -> list[dict[str, str]]:
         """Redact *event* in place; return ``[{"path", "kind"}, ...]`` of what was removed."""
@@ -104,36 +332,30 @@ class Redactor:
 
     def _walk(self, value: Any, path: tuple[str | int, ...], found: list[dict[str, str]]) -> Any:
         if isinstance(value, str):
-            return self._scrub(value, path, found)
+            clean, kinds = self.scrub(value)
+            found += [{"path": json_path(path), "kind": kind} for kind in dict.fromkeys(kinds)]
+            return clean
         if isinstance(value, dict):
-            out = {}
+            out: dict[str, Any] = {}
             for key, child in value.items():
-                if isinstance(key, str) and isinstance(child, str) and child and _SECRET_KEY.search(key):
-                    if child.startswith("[REDACTED"):
-                        out[key] = child
-                    else:
-                        found.append({"path": json_path((*path, key)), "kind": "secret_field"})
-                        out[key] = _mask("secret_field")
+                name, kinds = self.scrub(key)
+                if kinds:
+                    found += [{"path": json_path((*path, "<key>")), "kind": kind} for kind in dict.fromkeys(kinds)]
+                    while name in out:
+                        name += "'"
+                if is_secret_key(name) and _maskable(child):
+                    found.append({"path": json_path((*path, name)), "kind": "secret_field"})
+                    out[name] = mask("secret_field")
                 else:
-                    out[key] = self._walk(child, (*path, key), found)
+                    out[name] = self._walk(child, (*path, name), found)
             return out
         if isinstance(value, (list, tuple)):
             return [self._walk(child, (*path, i), found) for i, child in enumerate(value)]
         return value
 
-    def _scrub(self, text: str, path: tuple[str | int, ...], found: list[dict[str, str]]) -> str:
-        for kind, pattern in self.patterns:
-            if pattern.search(text) is None:
-                continue
-            mask = _mask(kind)
 
-            def replace(match: re.Match[str], mask: str = mask) -> str:
-                if "secret" in (match.re.groupindex or {}):
-                    start, end = match.span("secret")
-                    whole_start = match.start()
-                    return match.group(0)[: start - whole_start] + mask + match.group(0)[end - whole_start :]
-                return mask
-
-            text = pattern.sub(replace, text)
-            found.append({"path": json_path(path), "kind": kind})
-        return text
+def _maskable(value: Any) -> bool:
+    """Under a secret-named key everything but nothing, a flag and a mask is a secret."""
+    if value is None or isinstance(value, bool) or value in ("", [], {}):
+        return False
+    return not (isinstance(value, str) and value.startswith("[REDACTED"))

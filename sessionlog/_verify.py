@@ -77,16 +77,14 @@ class LineChecker:
             self.chained_before = True
         else:
             self.unchained += 1
-        if self.redactor is not None and self.redactor.might_contain_secret(raw):
-            # a shallow copy is enough: redact rebuilds nested values, never mutates them
-            kinds = sorted({hit["kind"] + " at " + hit["path"] for hit in self.redactor.redact(dict(event))})
-            if kinds:
-                self._add(
-                    line_no,
-                    "unredacted secret: "
-                    + ", ".join(kinds)
-                    + " (log it through sessionlog, which redacts, or remove it before committing)",
-                )
+        kinds = self.redactor.find(event) if self.redactor is not None else []
+        if kinds:
+            self._add(
+                line_no,
+                "unredacted secret: "
+                + ", ".join(kinds)
+                + " (log it through sessionlog, which redacts, or remove it before committing)",
+            )
         self.previous_line = raw
 
 

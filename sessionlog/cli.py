@@ -17,8 +17,7 @@ from ._git import GitError
 from ._ids import make_session_id
 from ._logger import SessionLogger
 from ._manage import LogManager
-from ._paths import repo_schema_for
-from ._redact import Redactor
+from ._paths import repo_redactor, repo_schema_for
 from ._schema import SchemaError, SchemaSet, load_schemas
 from ._verify import verify_file
 
@@ -52,7 +51,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    redactor = Redactor()
     loaded: dict[Path, SchemaSet] = {}
 
     def schemas_for(path: Path) -> SchemaSet:
@@ -63,7 +61,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             loaded[schema] = load_schemas(schema)
         return loaded[schema]
 
-    reports = [verify_file(Path(p), schemas_for(Path(p)), redactor=redactor) for p in args.paths]
+    reports = [verify_file(Path(p), schemas_for(Path(p)), redactor=repo_redactor(Path(p).parent)) for p in args.paths]
     if args.output == "json":
         _out(
             [

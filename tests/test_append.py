@@ -175,7 +175,7 @@ def test_append_events_writes_all_in_order_under_one_lock(logger: SessionLogger)
     assert [e["event_id"] for e in events[1:]] == list(result.event_ids)
     assert result.seq == 6 and result.event_id == result.event_ids[-1]
     assert "sk-proj-" not in logger.session_path("b").read_text()
-    assert events[3]["redactions"] == [{"path": "$.data.env", "kind": "openai_api_key"}]
+    assert events[3]["redactions"] == [{"path": "$.data.env", "kind": "password-assignment"}]
     assert logger.verify_session("b").ok
 
 

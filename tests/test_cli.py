@@ -112,7 +112,7 @@ def test_verify_applies_the_repository_schema_and_scans_for_secrets(
 ) -> None:
     sessions = tmp_path / ".ai-agents" / "sessions"
     logger = SessionLogger(sessions, redact=False)
-    logger.append_event("s", "tool_call", "gemini", "x", data={"out": "key AKIAIOSFODNN7EXAMPLE"})
+    logger.append_event("s", "tool_call", "gemini", "x", data={"out": "key AKIAQ7XK2LM3PZ4RT6VW"})
     context = tmp_path / ".ai-agents" / "session_context"
     context.mkdir()
     (context / "SESSION_LOG_SCHEMA.json").write_text(
@@ -121,4 +121,4 @@ def test_verify_applies_the_repository_schema_and_scans_for_secrets(
     assert main(["verify", str(sessions / "s.jsonl")]) == 1
     out = capsys.readouterr().out
     assert "s.jsonl:1: $.provenance.agent: 'gemini' is not one of ['claude_code']" in out
-    assert "s.jsonl:1: unredacted secret: aws_access_key_id at $.data.out" in out
+    assert "s.jsonl:1: unredacted secret: aws-access-token at $.data.out" in out

@@ -10,6 +10,8 @@ from gitrepo import Repo
 
 from sessionlog import LogManager
 
+TOKEN = b"ghp_q7Xk2Lm9Pz4Rt8Vw3Ny6Bc1Hd5Jf0Gsq7Xk2"
+
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:
@@ -104,10 +106,24 @@ def test_invalid_appended_line_is_refused(repo: Repo) -> None:
 def test_unredacted_secret_appended_by_hand_is_refused(repo: Repo) -> None:
     with repo.logger() as logger:
         logger.append_event("s1", "tool_call", "codex", "x", data={"note": "placeholder"})
-    raw = repo.file("s1").read_bytes().replace(b"placeholder", b"ghp_" + b"a" * 36)
+    raw = repo.file("s1").read_bytes().replace(b"placeholder", TOKEN)
     # keep the chain intact so only the secret is wrong
     repo.file("s1").write_bytes(raw)
-    refused(repo, "s1.jsonl:4: unredacted secret: github_token at $.data.note")
+    refused(repo, "s1.jsonl:4: unredacted secret: github-pat at $.data.note")
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    [b"\\u0067" + TOKEN[1:], TOKEN[:4] + b"\\u0051" + TOKEN[5:], b"\\u002d----BEGIN RSA PRIVATE KEY-----\\nMIIE"],
+)
+def test_a_secret_spelled_with_json_escapes_is_refused(repo: Repo, spelled: bytes) -> None:
+    with repo.logger() as logger:
+        logger.append_event("s1", "tool_call", "codex", "x", data={"note": "placeholder"})
+    repo.file("s1").write_bytes(repo.file("s1").read_bytes().replace(b"placeholder", spelled))
+    out = refused(repo, "s1.jsonl:4: unredacted secret: ")
+    assert "at $.data.note" in out
+    proc = repo.run("sessionlog", "verify", str(repo.file("s1")), check=False)
+    assert proc.returncode == 1 and "unredacted secret" in proc.stdout
 
 
 def test_archive_and_restore_pass(repo: Repo) -> None:

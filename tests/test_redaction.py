@@ -1,23 +1,32 @@
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
+from pathlib import Path
 
+import orjson
 import pytest
 
 from sessionlog import SecretPattern, SessionLogger
 
+_R = "q7Xk2Lm9Pz4Rt8Vw3Ny6Bc1Hd5Jf0Gs"  # high-entropy filler, as real tokens are
+
 SECRETS = {
-    "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
-    "github_token": "ghp_" + "A1b2C3d4E5" * 3 + "abcdef",
-    "github_pat": "github_pat_" + "11ABCDEFG0" * 3 + "_xyz",
-    "openai_api_key": "sk-proj-" + "abcDEF123_" * 4,
-    "anthropic_api_key": "sk-ant-api03-" + "abcDEF123-" * 5,
-    "slack_token": "xoxb-1234567890-abcdefghij",
-    "google_api_key": "AIza" + "SyA1234567890abcdefghijklmnopqrstuv",
+    "aws_access_key_id": "AKIAQ7XK2LM3PZ4RT6VW",
+    "github_token": "ghp_" + (_R * 2)[:36],
+    "github_pat": "github_pat_" + (_R * 3)[:82],
+    "openai_api_key": "sk-proj-" + (_R * 3)[:74] + "T3BlbkFJ" + (_R * 3)[1:75],
+    "anthropic_api_key": "sk-ant-api03-" + (_R * 3)[:93] + "AA",
+    "slack_token": "xoxb-1234567890123-1234567890123-" + _R[:24],
+    "google_api_key": "AIza" + (_R * 2)[:35],
     "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
     "private_key": "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\nabc\n-----END RSA PRIVATE KEY-----",
     "assignment": "DB_PASSWORD=correct-horse-battery",
-    "aws_secret": "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "aws_secret": "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq7Xk2Lm9P",
+    "stripe": "sk_live_" + _R[:24],
+    "gitlab": "glpat-" + _R[:20],
+    "npm": "npm_" + (_R * 2)[:36].lower(),
 }
 
 
@@ -64,12 +73,23 @@ def test_escaped_quotes_in_json_still_trigger_assignment_redaction(logger: Sessi
     assert "s3cr3t-value" not in logger.session_path("s").read_text()
 
 
-def test_patterns_are_configurable(sessions_dir: object) -> None:
-    custom = SessionLogger(sessions_dir, secret_patterns=[SecretPattern("ticket", r"TICKET-\d{6}")])  # type: ignore[arg-type]
-    custom.append_event("s", "tool_call", "claude_code", "x", data={"m": "see TICKET-123456 and ghp_" + "a" * 36})
+def test_patterns_and_repository_rules_are_configurable(sessions_dir: Path) -> None:
+    rules = sessions_dir.parent / "session_context" / "secret-rules.toml"
+    rules.parent.mkdir(parents=True)
+    rules.write_text(
+        '[extend]\ndisabledRules = ["github-pat"]\n\n'
+        "[[rules]]\nid = \"internal-ticket-key\"\nregex = '''TKT-[0-9]{6}'''\nkeywords = [\"tkt-\"]\n"
+    )
+    custom = SessionLogger(sessions_dir, secret_patterns=[SecretPattern("ticket", r"TICKET-\d{6}")])
+    token = SECRETS["github_token"]
+    data = {"m": f"see TICKET-123456, TKT-654321 and {token} and {SECRETS['gitlab']}"}
+    assert custom.append_event("s", "tool_call", "claude_code", "x", data=data).ok
     raw = custom.session_path("s").read_text()
-    assert "TICKET-123456" not in raw
-    assert "ghp_" + "a" * 36 in raw  # only the configured patterns apply
+    assert "TICKET-123456" not in raw and "TKT-654321" not in raw and SECRETS["gitlab"] not in raw
+    assert token in raw  # the repository turned that rule off
+    rules.write_text("[[rules]]\nid = \"bad\"\nregex = '''(?<=x)y'''\n")
+    with pytest.raises(ValueError, match="bad: not an RE2 regex"):
+        SessionLogger(sessions_dir)
 
 
 def test_redaction_can_be_turned_off(sessions_dir: object) -> None:
@@ -78,14 +98,12 @@ def test_redaction_can_be_turned_off(sessions_dir: object) -> None:
     assert '"password":"pw"' in plain.session_path("s").read_text()
 
 
-def test_hex_ids_do_not_wake_the_redaction_walk() -> None:
-    from sessionlog._redact import Redactor
-
-    # a lowercase hex id holding "acca" or "asia"-like runs is not an AWS key prefix
-    body = b'{"event_id":"evt_019ad3acca0f5e2b41c0ffeeacca1234","data":{"m":"Asia trip; Accadia"}}'
-    assert not Redactor().might_contain_secret(body)
-    assert Redactor().might_contain_secret(b'{"m":"AKIAIOSFODNN7EXAMPLE"}')
-    assert Redactor().might_contain_secret(b'{"m":"Password = x"}')
+def test_hex_ids_and_lookalikes_are_not_redacted(logger: SessionLogger) -> None:
+    # a lowercase hex run holding "acca" or "asia" wakes the keyword walk, but no rule fires
+    data = {"m": "Asia trip; Accadia", "ref": "evt_019ad3acca0f5e2b41c0ffeeacca1234"}
+    assert logger.append_event("s", "tool_call", "claude_code", "x", data=data).ok
+    event = json.loads(logger.session_path("s").read_text())
+    assert event["data"] == data and "redactions" not in event
 
 
 def test_http_credentials_are_redacted(logger: SessionLogger) -> None:
@@ -98,4 +116,114 @@ def test_http_credentials_are_redacted(logger: SessionLogger) -> None:
     raw = logger.session_path("s").read_text()
     assert token not in raw and "dXNlcjpwYXNz" not in raw and "abc123" not in raw
     event = json.loads(raw)
-    assert event["data"]["curl"] == "curl -H 'Authorization: Bearer [REDACTED:bearer_token]' https://api.example.com"
+    assert (
+        event["data"]["curl"]
+        == "curl -H 'Authorization: Bearer [REDACTED:authorization-header]' https://api.example.com"
+    )
+
+
+# -- bypasses found by trying (issue 7) ---------------------------------------------------------
+
+
+def _raw(logger: SessionLogger, session: str = "s") -> str:
+    return logger.session_path(session).read_text()
+
+
+def test_dict_keys_are_scanned(logger: SessionLogger) -> None:
+    token = SECRETS["github_token"]
+    assert logger.append_event(
+        "s", "tool_call", "codex", "x", data={token: 1}, key_entities={token: {"full_name": "k", "type": "file"}}
+    ).ok
+    raw = _raw(logger)
+    assert token not in raw
+    assert {r["path"] for r in json.loads(raw)["redactions"]} >= {"$.data['<key>']", "$.key_entities['<key>']"}
+
+
+def test_a_session_id_holding_a_secret_is_refused(logger: SessionLogger) -> None:
+    result = logger.append_event("ghp_" + (_R * 2)[:36], "tool_call", "codex", "x")
+    assert not result.ok and "session id looks like a secret (github-pat)" in (result.error or "")
+    assert not logger.base_dir.exists() or not any(logger.base_dir.iterdir())
+
+
+class Where(str, enum.Enum):  # noqa: UP042 (the str-mixin form users write)
+    TOKEN = "ghp_" + (_R * 2)[:36]
+
+
+@dataclasses.dataclass
+class Config:
+    url: str
+
+
+def test_values_orjson_serializes_natively_are_redacted(logger: SessionLogger) -> None:
+    dsn = "postgres://admin:S3cretPassw0rd@db/app"
+    assert logger.append_event("s", "tool_call", "codex", "x", data={"cfg": Config(dsn), "e": Where.TOKEN}).ok
+    raw = _raw(logger)
+    assert "S3cretPassw0rd" not in raw and Where.TOKEN.value not in raw
+    assert json.loads(raw)["data"]["cfg"] == {"url": "postgres://admin:[REDACTED:url-password]@db/app"}
+
+
+def test_raw_json_fragments_never_bypass_validation_or_redaction(logger: SessionLogger) -> None:
+    # raw JSON that would not be written as it reads (a line break, a key given twice, not JSON) is refused
+    for fragment in (b'{"a":\n1}', b'1,"f":2', b"not json"):
+        result = logger.append_event("s", "tool_call", "codex", "x", data={"f": orjson.Fragment(fragment)})
+        assert not result.ok and "orjson.Fragment" in (result.error or ""), fragment
+    assert not logger.session_path("s").exists()
+    # what is left is parsed, then redacted and validated as any value
+    token = SECRETS["github_token"]
+    assert logger.append_event("s", "tool_call", "codex", "x", data={"f": orjson.Fragment(f'"{token}"'.encode())}).ok
+    assert token not in _raw(logger)
+    bad = logger.append_event("s", "tool_call", "codex", "x", confidence=orjson.Fragment(b'"high"'))  # type: ignore[arg-type]
+    assert not bad.ok and "confidence" in (bad.error or "")
+
+
+def test_everything_under_a_secret_named_key_is_masked(logger: SessionLogger) -> None:
+    data = {"password": 31415926, "dbPassword": ["hunter22"], "clientSecret": {"v": "x"}, "refreshToken": "r1"}
+    assert logger.append_event("s", "tool_call", "codex", "x", data=data).ok
+    event = json.loads(_raw(logger))
+    assert set(event["data"].values()) == {"[REDACTED:secret_field]"}
+    assert "31415926" not in _raw(logger) and "hunter22" not in _raw(logger)
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("postgres://admin:S3cret@db/app", "S3cret"),
+        ("see https://bob:hunter22@host/x", "hunter22"),
+        ("PGPASSWORD=pgS3cretValue psql -h db", "pgS3cretValue"),
+        ("export SECRET_KEY=django-insecure-abc123", "django-insecure-abc123"),
+        ("mysql --password hunter2xy -u root", "hunter2xy"),
+        ("login --token=tok_abc123456", "tok_abc123456"),
+        ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
+        ("password\u00a0= hunter2xy", "hunter2xy"),
+        ("Bearer\f" + _R, _R),
+        ("password\v=\vhunter2xy", "hunter2xy"),
+        (SECRETS["stripe"], SECRETS["stripe"]),
+        (SECRETS["gitlab"], SECRETS["gitlab"]),
+        (SECRETS["npm"], SECRETS["npm"]),
+    ],
+)
+def test_credentials_agents_print_are_redacted(logger: SessionLogger, text: str, secret: str) -> None:
+    assert logger.append_event("s", "tool_call", "codex", "Bash", data={"out": f"$ {text}\n"}).ok
+    assert secret not in _raw(logger)
+
+
+def test_ordinary_agent_output_is_left_alone(logger: SessionLogger) -> None:
+    lines = [
+        "--- PASS: TestParse (0.00s)",
+        "max_tokens: 4096, token_count=512",
+        "password = os.environ['DB_PASSWORD']",
+        "def get_password(self) -> str: ...",
+        "See https://docs.python.org/3/library/os.html",
+        'git commit -m "fix: handle key errors"',
+    ]
+    assert logger.append_event("s", "tool_call", "codex", "x", data={"out": lines}).ok
+    event = json.loads(_raw(logger))
+    assert event["data"]["out"][:2] == lines[:2] and event["data"]["out"][4:] == lines[4:]
+
+
+def test_redaction_is_idempotent(logger: SessionLogger) -> None:
+    data = {"out": " ".join(v for k, v in SECRETS.items() if k != "private_key"), "password": "pw123"}
+    assert logger.append_event("s", "tool_call", "codex", "x", data=data).ok
+    first = json.loads(_raw(logger))
+    assert logger.append_event("t", "tool_call", "codex", "x", data=first["data"]).ok
+    assert "redactions" not in json.loads(_raw(logger, "t"))
