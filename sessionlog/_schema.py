@@ -27,22 +27,75 @@ def builtin_schema() -> dict[str, Any]:
     return schema
 
 
-class SchemaError(Exception):
+class SchemaError(ValueError):
     """A schema file that cannot be loaded or is not a valid JSON Schema."""
 
 
+_REF_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
+
+
+def outside_references(schema: Any, where: str = "$") -> list[str]:
+    """``"<path>: <reference>"`` for each reference that leaves the schema document.
+
+    A schema a repository carries is written by whoever wrote the repository:
+    a reference to ``http://...`` or ``file://...`` would make every hook and CI
+    run fetch it (and echo what came back). Only ``#...`` references inside the
+    document are followed.
+    """
+    found: list[str] = []
+    stack: list[tuple[Any, str]] = [(schema, where)]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in _REF_KEYWORDS and isinstance(value, str) and not value.startswith("#"):
+                    found.append(f"{path}.{key}: {value}")
+                elif isinstance(value, (dict, list)):
+                    stack.append((value, f"{path}.{key}"))
+        elif isinstance(node, list):
+            stack.extend((child, f"{path}[{i}]") for i, child in enumerate(node))
+    return sorted(found)
+
+
+def _has_patterns(schema: Any) -> bool:
+    if isinstance(schema, dict):
+        return any(k in ("pattern", "patternProperties") or _has_patterns(v) for k, v in schema.items())
+    return isinstance(schema, list) and any(_has_patterns(v) for v in schema)
+
+
+def _refuse_retrieval(uri: str) -> Any:
+    raise ValueError(f"sessionlog never retrieves schema resources ({uri})")
+
+
 class EventSchema:
-    """One JSON Schema, compiled, with human-readable failure messages."""
+    """One JSON Schema, compiled, with human-readable failure messages.
+
+    Compiled offline (nothing is ever retrieved) and with a linear-time regex
+    engine for ``pattern``, so a schema from a stranger's repository can neither
+    reach the network nor stall a check.
+    """
 
     def __init__(self, schema: dict[str, Any], *, name: str = "the event schema") -> None:
         self.schema = schema
         self.name = name
+        outside = outside_references(schema)
+        if outside:
+            raise SchemaError(
+                f"{name}: references outside the schema are refused (sessionlog never fetches URLs or reads "
+                f"other files): {', '.join(outside[:5])}; put the definitions under $defs and refer to them as #/$defs/..."
+            )
         import jsonschema_rs  # deferred: importing it costs a hook that never validates ~11 ms
 
         try:
-            self._fast = jsonschema_rs.validator_for(schema, validate_formats=True)
+            self._fast = jsonschema_rs.validator_for(
+                schema,
+                validate_formats=True,
+                retriever=_refuse_retrieval,
+                # ours may look ahead; a repository's gets the linear-time engine
+                pattern_options=None if name == _BUILTIN_NAME else jsonschema_rs.RegexOptions(),
+            )
         except (ValueError, jsonschema_rs.ValidationError) as exc:
-            raise SchemaError(f"{name} is not a valid JSON Schema: {exc}") from exc
+            raise SchemaError(f"{name} is not a valid JSON Schema: {_first_line(exc)}") from exc
 
     @classmethod
     def from_file(cls, path: Path) -> EventSchema:
@@ -70,6 +123,11 @@ class EventSchema:
         return self._explain(event)
 
     def _explain(self, event: Any) -> str:
+        if self.name != _BUILTIN_NAME and _has_patterns(self.schema):
+            # a repository's patterns are not run through Python's backtracking re
+            for error in self._fast.iter_errors(event):
+                return f"{json_path(error.instance_path)}: {error.message}"
+            return f"rejected by {self.name}"
         import jsonschema  # deferred: ~90 ms to import, needed only for messages
 
         cls = jsonschema.validators.validator_for(self.schema)
@@ -102,7 +160,14 @@ class SchemaSet:
 
 @functools.lru_cache(maxsize=1)
 def _builtin_event_schema() -> EventSchema:
-    return EventSchema(builtin_schema(), name="the built-in event schema")
+    return EventSchema(builtin_schema(), name=_BUILTIN_NAME)
+
+
+_BUILTIN_NAME = "the built-in event schema"
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def load_schemas(repo_schema: Path | None) -> SchemaSet:

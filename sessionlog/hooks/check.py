@@ -122,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (_git.GitError, RuntimeError) as exc:
         print(f"sessionlog-check: {exc}", file=sys.stderr)
         return 3
+    except ValueError as exc:  # SchemaError, RuleError: the repository's own schema or rules
+        print(f"sessionlog-check: {exc}", file=sys.stderr)
+        return 1
     for problem in problems:
         print(f"sessionlog-check: left spooled: {problem}", file=sys.stderr)
     render(findings, args.output)

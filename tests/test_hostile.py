@@ -1,0 +1,92 @@
+"""A repository written by a stranger: nothing it holds reaches the network, runs in more than
+linear time, or sends a write outside the sessions folder."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gitrepo import Repo
+
+from sessionlog import SchemaError, SessionLogger
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, list[str]]]:
+    requests: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            body = b'{"secret": "instance-credentials"}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", requests
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _plant_schema(root: Path, schema: object) -> Path:
+    path = root / ".ai-agents" / "session_context" / "SESSION_LOG_SCHEMA.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(schema))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["http", "file", "nested"])
+def test_a_repository_schema_never_fetches_references(tmp_path: Path, server: tuple[str, list[str]], kind: str) -> None:
+    url, requests = server
+    secret_file = tmp_path / "outside.json"
+    secret_file.write_text('{"type": "object", "description": "outside-the-repository"}')
+    ref = {"http": f"{url}/latest/meta-data/iam", "file": secret_file.as_uri(), "nested": f"{url}/x#/y"}[kind]
+    schema = {"properties": {"data": {"$ref": ref}}} if kind == "nested" else {"$ref": ref}
+    _plant_schema(tmp_path, schema)
+    with pytest.raises(SchemaError, match="references outside the schema are refused") as caught:
+        SessionLogger(tmp_path / ".ai-agents" / "sessions")
+    assert "instance-credentials" not in str(caught.value) and "outside-the-repository" not in str(caught.value)
+    assert requests == []
+
+
+def test_ci_and_the_commit_hook_refuse_a_fetching_schema_without_fetching(
+    tmp_path: Path, server: tuple[str, list[str]]
+) -> None:
+    url, requests = server
+    repo = Repo(tmp_path / "repo")
+    repo.run("sessionlog", "install-hooks")
+    repo.log("s1", 1)
+    repo.commit("clean")
+    base = repo.head()
+    repo.log("s1", 1)
+    _plant_schema(repo.path, {"$ref": f"{url}/creds"})
+    proc = repo.commit("schema from a stranger", check=False)
+    assert proc.returncode == 1 and "references outside the schema are refused" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    repo.git("commit", "-q", "--no-verify", "-m", "forced")
+    proc = repo.run("sessionlog", "ci", "--base", base, "--head", "HEAD", check=False)
+    assert proc.returncode != 0
+    assert "instance-credentials" not in proc.stdout + proc.stderr
+    assert requests == []
+
+
+def test_a_repository_schema_pattern_runs_in_linear_time(tmp_path: Path) -> None:
+    # Python's re would take hours on this; the compiled validator's regex engine is linear
+    _plant_schema(tmp_path, {"properties": {"data": {"properties": {"note": {"pattern": "^(a+)+$"}}}}})
+    logger = SessionLogger(tmp_path / ".ai-agents" / "sessions")
+    result = logger.append_event("s", "tool_call", "codex", "x", data={"note": "a" * 5000 + "!"})
+    assert not result.ok and "does not match" in (result.error or "")
+    _plant_schema(tmp_path, {"properties": {"data": {"pattern": "^(?=a)a$"}}})
+    with pytest.raises(SchemaError, match="not a valid JSON Schema"):
+        SessionLogger(tmp_path / ".ai-agents" / "sessions")
