@@ -7,6 +7,7 @@ gzip bomb in a repository costs nothing.
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 from typing import BinaryIO
 
@@ -15,8 +16,8 @@ _CHUNK = 1 << 20
 
 
 def gunzip_file(path: Path, limit: int) -> bytes | None:
-    """Decompress *path*, or None once the output would pass *limit* bytes."""
-    with open(path, "rb") as raw:
+    """Decompress *path* (never through a symlink), or None once the output would pass *limit* bytes."""
+    with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as raw:
         return gunzip_bounded(raw, limit)
 
 

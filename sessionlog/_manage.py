@@ -6,6 +6,7 @@ import fcntl
 import gzip
 import logging
 import os
+import tempfile
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from ._ids import session_id_error
 from ._paths import ARCHIVE_DIR, default_sessions_dir
 from ._queries import parse_instant
 from ._spool import spool_dir
-from ._store import last_line, line_start
+from ._store import AppendError, last_line, line_start, real_folder
 from ._verify import SUFFIX
 
 log = logging.getLogger("sessionlog")
@@ -100,12 +101,16 @@ class LogManager:
         target = self.archive_dir / f"{session_id}{ARCHIVE_SUFFIX}"
         if target.exists():
             return f"{target} already exists; restore or move it first"
-        self.archive_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            real_folder(self.base_dir)
+            real_folder(self.archive_dir, create=True)
+        except AppendError as exc:
+            return str(exc)
         with _locked(path) as fd:
             original = _read_all(fd)
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            tmp_fd, tmp = _exclusive_temp(target)
             try:
-                with open(tmp, "wb") as raw:
+                with open(tmp_fd, "wb") as raw:
                     with gzip.GzipFile(filename=f"{session_id}{SUFFIX}", mode="wb", fileobj=raw, mtime=0) as gz:
                         gz.write(original)
                     raw.flush()
@@ -160,9 +165,13 @@ class LogManager:
                 return False, f"{target} exists with different content; it was left as it is"
             source.unlink()
             return True, None
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
-            with open(tmp, "wb") as out:
+            real_folder(self.base_dir)
+        except AppendError as exc:
+            return False, str(exc)
+        tmp_fd, tmp = _exclusive_temp(target)
+        try:
+            with open(tmp_fd, "wb") as out:
                 out.write(content)
                 out.flush()
                 os.fsync(out.fileno())
@@ -229,6 +238,14 @@ class _locked:
 
     def __exit__(self, *exc_info: object) -> None:
         os.close(self.fd)
+
+
+def _exclusive_temp(target: Path) -> tuple[int, Path]:
+    """A new temporary file beside *target*, under a name nobody could predict, created
+    exclusively and never through a link (``mkstemp``: ``O_EXCL | O_NOFOLLOW``)."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.chmod(fd, 0o644)
+    return fd, Path(name)
 
 
 def _read_all(fd: int) -> bytes:

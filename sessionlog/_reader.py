@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,9 +30,27 @@ class ParseError:
         return f"line {self.line}: {self.message}"
 
 
+class NotASessionFile(ValueError):
+    """A session path that is a symlink, a FIFO, a folder or a device: never read."""
+
+
 def open_session_file(path: Path) -> BinaryIO:
-    """Open *path* for reading without following a symlink in its last component."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    """Open *path* for reading; a symlink in its last component or anything but a regular
+    file is refused (a FIFO planted at a session path would block a reader forever)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotASessionFile(f"{path} is a symlink; session files are never followed") from exc
+        if exc.errno == errno.EISDIR:
+            raise NotASessionFile(f"{path} is a folder, not a session file") from exc
+        raise
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise NotASessionFile(f"{path} is {kind}, not a session file; it is never read")
+    os.set_blocking(fd, True)
     return os.fdopen(fd, "rb", buffering=_BUFFER)
 
 

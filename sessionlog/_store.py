@@ -106,8 +106,8 @@ class SessionFile:
             self.close()
 
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.live.parent.mkdir(parents=True, exist_ok=True)
+        real_folder(self.path.parent, create=True)
+        real_folder(self.live.parent, create=True)
         self._fd = _open_regular(self.live, os.O_RDWR | os.O_APPEND | os.O_CREAT)
         self._pid = os.getpid()
         self._tail = None
@@ -221,7 +221,7 @@ class SessionFile:
             / RECOVERED_DIR
             / f"{self.session_id}.offset-{keep}.{hashlib.sha256(torn).hexdigest()[:16]}.torn"
         )
-        saved.parent.mkdir(exist_ok=True)
+        real_folder(saved.parent, create=True)
         try:
             out = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         except FileExistsError:
@@ -251,6 +251,18 @@ class SessionFile:
                 os.ftruncate(fd, size_before)  # never leave half a line behind
             self._tail = None
             raise AppendError(f"cannot write to {self.path}: {exc.strerror}") from exc
+
+
+def real_folder(folder: Path, *, create: bool = False) -> Path:
+    """*folder*, refused when it is a symlink: a link planted in a repository would send
+    writes outside it. With *create*, made (with its parents) when missing."""
+    if folder.is_symlink():
+        raise AppendError(f"{folder} is a symlink; sessionlog never writes through a linked folder")
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
+        if folder.is_symlink():  # lost a race to a link
+            raise AppendError(f"{folder} is a symlink; sessionlog never writes through a linked folder")
+    return folder
 
 
 def _open_regular(path: Path, flags: int) -> int:

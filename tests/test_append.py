@@ -118,8 +118,8 @@ def test_symlinked_session_file_is_not_followed(logger: SessionLogger, tmp_path:
     ok, error = logger.append_event("s", "tool_call", "claude_code", "x")
     assert not ok and "symlink" in (error or "")
     assert target.read_text() == "precious\n"
-    with pytest.raises(OSError):  # reading goes through O_NOFOLLOW too
-        logger.read_session("s")
+    with pytest.raises(ValueError, match="is a symlink; session files are never followed"):
+        logger.read_session("s")  # reading goes through O_NOFOLLOW too, with a clear error
 
 
 def test_max_event_bytes_is_configurable(sessions_dir: Path) -> None:

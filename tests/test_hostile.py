@@ -90,3 +90,68 @@ def test_a_repository_schema_pattern_runs_in_linear_time(tmp_path: Path) -> None
     _plant_schema(tmp_path, {"properties": {"data": {"pattern": "^(?=a)a$"}}})
     with pytest.raises(SchemaError, match="not a valid JSON Schema"):
         SessionLogger(tmp_path / ".ai-agents" / "sessions")
+
+
+def test_readers_refuse_a_fifo_or_folder_at_a_session_path(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    sessions = tmp_path / ".ai-agents" / "sessions"
+    sessions.mkdir(parents=True)
+    os.mkfifo(sessions / "fifo.jsonl")
+    (sessions / "dir.jsonl").mkdir()
+    # in a child process, so a reader that blocks fails the test instead of hanging it
+    probe = (
+        "import sys; from sessionlog import SessionLogger; lg = SessionLogger(sys.argv[1]); out = []\n"
+        "for sid in ('fifo', 'dir'):\n"
+        "    for call in (lg.read_session, lg.get_open_commitments, lg.verify_session):\n"
+        "        try: r = call(sid); out.append(getattr(r, 'findings', r))\n"
+        "        except ValueError as e: out.append(str(e))\n"
+        "    out.append(lg.log_handoff(sid, 'a', 'b').error)\n"
+        "print('\\n'.join(map(str, out)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, str(sessions)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("is a FIFO, not a session file") == 4
+    assert proc.stdout.count("is a folder") == 4
+    proc = subprocess.run(
+        [sys.executable, "-m", "sessionlog", "verify", str(sessions / "fifo.jsonl")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0 and "FIFO" in proc.stdout + proc.stderr
+
+
+def test_a_symlinked_sessions_folder_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / ".ai-agents").mkdir()
+    (tmp_path / ".ai-agents" / "sessions").symlink_to(outside)
+    logger = SessionLogger(tmp_path / ".ai-agents" / "sessions")
+    result = logger.append_event("s", "tool_call", "codex", "x")
+    assert not result.ok and "is a symlink; sessionlog never writes through a linked folder" in (result.error or "")
+    assert list(outside.iterdir()) == []
+
+
+def test_restore_never_writes_through_a_planted_temp_symlink(tmp_path: Path) -> None:
+    import os
+
+    from sessionlog import LogManager
+
+    sessions = tmp_path / ".ai-agents" / "sessions"
+    with SessionLogger(sessions) as logger:
+        assert logger.append_event("s", "tool_call", "codex", "x").ok
+    manager = LogManager(sessions)
+    assert manager.cleanup_old_sessions(older_than_days=-1) == 1
+    assert (sessions / "archive" / "s.jsonl.gz").is_file()
+    victim = tmp_path / "bashrc"
+    victim.write_text("precious\n")
+    # the names earlier versions used, for every likely pid
+    for pid in range(max(os.getpid() - 50, 1), os.getpid() + 50):
+        (sessions / f".s.jsonl.{pid}.tmp").symlink_to(victim)
+        (sessions / "archive" / f".s.jsonl.gz.{pid}.tmp").symlink_to(victim)
+    assert manager.restore_session("s")
+    assert victim.read_text() == "precious\n"
+    assert not (sessions / "s.jsonl").is_symlink() and (sessions / "s.jsonl").stat().st_size > 0
