@@ -62,6 +62,7 @@ _SECRET_KEY = (
 )
 
 
+@functools.lru_cache(maxsize=4096)  # keys repeat from event to event
 def is_secret_key(key: str) -> bool:
     """``dbPassword``, ``client_secret``, ``X-Api-Key``, ``refreshToken``: yes; ``max_tokens``: no."""
     snake = _compiled(r"([a-z0-9])([A-Z])").sub(r"\1_\2", key).lower()
@@ -167,7 +168,7 @@ def _allowlist(raw: dict[str, Any]) -> Allowlist:
     )
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: results are cached per rule set
 class RuleSet:
     """Rules indexed by keyword, with one RE2 set that finds the keywords."""
 
@@ -304,22 +305,12 @@ class Redactor:
         hits += [{"path": "$.session_id", "kind": k} for k in self.scrub(str(event.get("session_id", "")))[1]]
         return sorted({f"{hit['kind']} at {hit['path']}" for hit in hits})
 
+    def _scrub_key(self, key: str) -> tuple[str, list[str]]:
+        return _scrub_key_cached(self.rules, key) if len(key) <= 128 else self.scrub(key)
+
     def scrub(self, text: str) -> tuple[str, list[str]]:
         """*text* with its secrets masked, and the rule ids that fired."""
-        spans = sorted(self.rules.findings(text))
-        if not spans:
-            return text, []
-        out: list[str] = []
-        kinds: list[str] = []
-        at = 0
-        for start, end, kind in spans:
-            if start < at:  # overlaps a secret already masked
-                continue
-            out += [text[at:start], mask(kind)]
-            kinds.append(kind)
-            at = end
-        out.append(text[at:])
-        return "".join(out), kinds
+        return _scrub(self.rules, text)
 
     def redact(self, event: dict[str, Any]) -> list[dict[str, str]]:
         """Redact *event* in place; return ``[{"path", "kind"}, ...]`` of what was removed."""
@@ -338,7 +329,7 @@ class Redactor:
         if isinstance(value, dict):
             out: dict[str, Any] = {}
             for key, child in value.items():
-                name, kinds = self.scrub(key)
+                name, kinds = self._scrub_key(key)
                 if kinds:
                     found += [{"path": json_path((*path, "<key>")), "kind": kind} for kind in dict.fromkeys(kinds)]
                     while name in out:
@@ -352,6 +343,28 @@ class Redactor:
         if isinstance(value, (list, tuple)):
             return [self._walk(child, (*path, i), found) for i, child in enumerate(value)]
         return value
+
+
+@functools.lru_cache(maxsize=4096)  # keys repeat from event to event
+def _scrub_key_cached(rules: RuleSet, key: str) -> tuple[str, list[str]]:
+    return _scrub(rules, key)
+
+
+def _scrub(rules: RuleSet, text: str) -> tuple[str, list[str]]:
+    spans = sorted(rules.findings(text))
+    if not spans:
+        return text, []
+    out: list[str] = []
+    kinds: list[str] = []
+    at = 0
+    for start, end, kind in spans:
+        if start < at:  # overlaps a secret already masked
+            continue
+        out += [text[at:start], mask(kind)]
+        kinds.append(kind)
+        at = end
+    out.append(text[at:])
+    return "".join(out), kinds
 
 
 def _maskable(value: Any) -> bool:

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import itertools
 import json
 from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sessionlog import SecretPattern, SessionLogger
 
@@ -227,3 +230,38 @@ def test_redaction_is_idempotent(logger: SessionLogger) -> None:
     first = json.loads(_raw(logger))
     assert logger.append_event("t", "tool_call", "codex", "x", data=first["data"]).ok
     assert "redactions" not in json.loads(_raw(logger, "t"))
+
+
+_EXAMPLES = itertools.count()
+_PLANTABLE = [v for k, v in SECRETS.items() if k not in ("private_key", "assignment", "aws_secret")]
+# where tokens stand in text: after a separator, and before what gitleaks' rules accept as a token's end
+_BEFORE = st.sampled_from(["", " ", "\n", '"', "\t", "=", "token: ", "'", "\u00e9 "])
+_AFTER = st.sampled_from(["", " ", "\n", '"', "\t", "'", ";", " \u00e9"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    secret=st.sampled_from(_PLANTABLE),
+    before=_BEFORE,
+    after=_AFTER,
+    where=st.sampled_from(["value", "key", "nested", "list", "source", "entity"]),
+)
+def test_a_planted_secret_never_reaches_disk(
+    sessions_dir: Path, secret: str, before: str, after: str, where: str
+) -> None:
+    text = before + secret + after
+    data: dict[str, object] = {
+        "value": {"out": text},
+        "key": {text: 1},
+        "nested": {"a": {"b": [{"c": text}]}},
+        "list": {"items": ["ok", text]},
+    }.get(where, {"out": "ok"})
+    source = text if where == "source" else "Bash"
+    entities = {"f": {"full_name": text, "type": "file"}} if where == "entity" else None
+    session = f"p{next(_EXAMPLES)}"
+    with SessionLogger(sessions_dir) as logger:
+        result = logger.append_event(session, "tool_call", "codex", source, data=data, key_entities=entities)
+        if result.ok:
+            raw = logger.session_path(session).read_bytes()
+            assert secret.encode() not in raw
+            assert secret not in json.dumps(json.loads(raw.splitlines()[-1]))  # nor once decoded
