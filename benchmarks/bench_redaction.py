@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import NonInteractiveExampleWarning
 
 from sessionlog import SessionLogger
-from sessionlog._redact import Redactor, _compiled, _secret_span, load_rule_set, shannon_entropy
+from sessionlog._redact import Redactor, Rule, _compiled, _secret_span, load_rule_set, shannon_entropy
 
 TRANSCRIPTS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "transcripts"
 OLD_JWT = r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"  # the pattern issue 7 timed
@@ -52,6 +52,23 @@ def samples_for(regex: str, count: int) -> list[str]:
     return out
 
 
+def rule_positive(rule: Rule, sample: str) -> str | None:
+    """The secret in *sample* when the rule itself reports it (entropy floor and allowlists applied)."""
+    if "\n" in sample or "\r" in sample:
+        return None
+    match = _compiled(rule.regex).search(sample)
+    span = _secret_span(match, rule.secret_group) if match else None
+    if match is None or span is None:
+        return None
+    secret = sample[span[0] : span[1]]
+    if len(secret) < 6 or (rule.entropy is not None and shannon_entropy(secret) < rule.entropy):
+        return None
+    allowlists = [*rule.allowlists, *([load_rule_set().allowlist] if load_rule_set().allowlist else [])]
+    if any(a is not None and a.allows(secret, match.group(0), sample) for a in allowlists):
+        return None
+    return secret
+
+
 def recall(count: int) -> None:
     rules = load_rule_set().rules
     caught = missed = unmeasured = keywordless = 0
@@ -67,22 +84,11 @@ def recall(count: int) -> None:
                 unmeasured += 1
                 continue
             for sample in found:
-                if "\n" in sample or "\r" in sample:
-                    continue
-                match = _compiled(rule.regex).search(sample)
-                span = _secret_span(match, rule.secret_group) if match else None
-                if span is None:
-                    continue
-                secret = sample[span[0] : span[1]]
-                if len(secret) < 6 or (rule.entropy is not None and shannon_entropy(secret) < rule.entropy):
-                    continue  # the rule itself would not report it
-                if any(a.allows(secret, match.group(0), sample) for a in rule.allowlists):
+                secret = rule_positive(rule, sample)
+                if secret is None:
                     continue
                 if rule.keywords and not any(k in sample.lower() for k in rule.keywords):
                     keywordless += 1  # gitleaks runs a rule only where one of its keywords is
-                    continue
-                allow = load_rule_set().allowlist
-                if allow is not None and allow.allows(secret, match.group(0), sample):
                     continue
                 for text in (sample, f'{rule.id.replace("-", "_")}_token = "{sample}"'):
                     session = f"r{caught + missed}"

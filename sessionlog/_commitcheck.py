@@ -28,7 +28,11 @@ from ._schema import SchemaSet, load_schemas
 from ._verify import Finding, LineChecker
 
 REGULAR_MODES = frozenset({"100644", "100755"})
-MAX_ARCHIVE_BYTES = 1 << 30
+# A committed session log, or an archive once expanded, is read whole; nothing larger is
+# (a 2 KB gzip bomb would otherwise cost gigabytes). At the 1 MiB event limit that is
+# still 256 events of the largest size, and about half a million ordinary ones.
+MAX_SESSION_BYTES = 256 << 20
+_TOO_LARGE = f"larger than {MAX_SESSION_BYTES >> 20} MiB, the most the check reads (archive older sessions)"
 _FETCH_ALL = (
     "the range cannot be checked from what is here; fetch the whole history "
     "(git fetch --unshallow, or fetch-depth: 0 in actions/checkout) and pass the base that was pushed over"
@@ -149,9 +153,12 @@ class Checker:
             kind = self._kind(path)
             if kind is None or mode not in REGULAR_MODES:
                 continue
+            if kind == "session" and self.blobs.size(oid) > MAX_SESSION_BYTES:
+                findings.append(Finding(path, 0, f"session log is {_TOO_LARGE}"))
+                continue
             content = self.blobs.read(oid) if kind == "session" else self._gunzip(oid)
             if content is None:
-                findings.append(Finding(path, 0, "not a gzip file, or larger than 1 GiB decompressed"))
+                findings.append(Finding(path, 0, f"not a gzip file, or {_TOO_LARGE} once decompressed"))
                 continue
             findings += self._lines(path, content, 1, None, chained=False)
         return findings
@@ -193,6 +200,8 @@ class Checker:
         if change.new_mode not in REGULAR_MODES:
             what = "a symlink" if change.new_mode == "120000" else f"mode {change.new_mode}"
             return [Finding(path, 0, f"session log turned into {what}: it must stay a regular file ({_APPEND_ONLY})")]
+        if self.blobs.size(change.new_oid) > MAX_SESSION_BYTES:
+            return [Finding(path, 0, f"session log is {_TOO_LARGE}")]
         if status == "A":
             return self._lines(path, self.blobs.read(change.new_oid), 1, None, chained=False)
         if status != "M":
@@ -315,7 +324,7 @@ class Checker:
                 return []  # checked with the deleted session
             content = self._gunzip(change.new_oid)
             if content is None:
-                return [Finding(change.path, 0, "not a gzip file, or larger than 1 GiB decompressed")]
+                return [Finding(change.path, 0, f"not a gzip file, or {_TOO_LARGE} once decompressed")]
             return self._lines(change.path, content, 1, None, chained=False)
         if change.status == "D":
             archived = self._gunzip(change.old_oid)
@@ -330,10 +339,10 @@ class Checker:
         return [Finding(change.path, 0, "archives are immutable: committed archive changed")]
 
     def _gunzip(self, oid: str) -> bytes | None:
-        """An archive blob decompressed (at most 1 GiB), once per blob; None if it is not gzip."""
+        """An archive blob decompressed (at most MAX_SESSION_BYTES), once per blob; None if it is not gzip."""
         if oid not in self._gunzipped:
             try:
-                self._gunzipped[oid] = gunzip_bounded(io.BytesIO(self.blobs.read(oid)), MAX_ARCHIVE_BYTES)
+                self._gunzipped[oid] = gunzip_bounded(io.BytesIO(self.blobs.read(oid)), MAX_SESSION_BYTES)
             except (OSError, EOFError, ValueError):
                 self._gunzipped[oid] = None
         return self._gunzipped[oid]

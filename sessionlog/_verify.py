@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._chain import chain_problem
-from ._reader import ParseError, decode_line, iter_lines, open_session_file
+from ._reader import NotASessionFile, ParseError, decode_line, iter_lines, open_session_file
 from ._redact import Redactor
 from ._schema import SchemaSet
 
 SUFFIX = ".jsonl"
+MAX_FINDINGS = 50  # per file
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,26 @@ class LineChecker:
     events: int = 0
     unchained: int = 0
     findings: list[Finding] = field(default_factory=list)
+    max_findings: int = MAX_FINDINGS
 
     def __post_init__(self) -> None:
         self.session_id = session_id_of(self.path)
 
     def feed(self, lines: Iterable[tuple[int, bytes]]) -> list[Finding]:
+        """Check *lines*; after ``max_findings`` problems the rest are only counted, so a
+        hostile file cannot flood a CI log."""
+        skipped, first_skipped = 0, 0
         for line_no, raw in lines:
+            if len(self.findings) >= self.max_findings:
+                skipped += 1
+                first_skipped = first_skipped or line_no
+                continue
             self._check(line_no, raw)
+        if skipped:
+            self._add(
+                first_skipped,
+                f"stopped after {self.max_findings} problems in this file; {skipped} more line(s) not checked",
+            )
         return self.findings
 
     def _add(self, line_no: int, message: str) -> None:
@@ -118,4 +132,6 @@ def verify_file(
                 checker.feed(iter_lines(stream))
     except OSError as exc:
         checker.findings.append(Finding(checker.path, 0, f"cannot read: {exc.strerror or exc}"))
+    except NotASessionFile as exc:
+        checker.findings.append(Finding(checker.path, 0, str(exc)))
     return VerifyReport(checker.path, checker.findings, checker.events, checker.unchained)

@@ -155,3 +155,37 @@ def test_restore_never_writes_through_a_planted_temp_symlink(tmp_path: Path) -> 
     assert manager.restore_session("s")
     assert victim.read_text() == "precious\n"
     assert not (sessions / "s.jsonl").is_symlink() and (sessions / "s.jsonl").stat().st_size > 0
+
+
+def test_a_gzip_bomb_archive_and_a_flood_of_bad_lines_stay_bounded(tmp_path: Path) -> None:
+    import gzip
+
+    repo = Repo(tmp_path / "repo")
+    repo.log("s1", 1)
+    repo.commit("clean")
+    base = repo.head()
+    archive = repo.sessions / "archive"
+    archive.mkdir()
+    # 2 million blank lines: a few KB compressed
+    (archive / "bomb.jsonl.gz").write_bytes(gzip.compress(b"\n" * 2_000_000, compresslevel=9))
+    (archive / "huge.jsonl.gz").write_bytes(gzip.compress(b"\n" * (300 << 20), compresslevel=9))
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--no-verify", "-m", "bombs")
+    proc = repo.run("sessionlog", "ci", "--base", base, "--head", "HEAD", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1
+    assert "bomb.jsonl.gz:50001" not in out and len(out) < 20_000  # not one finding per line
+    assert "stopped after 50 problems in this file; 1999950 more line(s) not checked" in out
+    huge = [line for line in out.splitlines() if "huge.jsonl.gz" in line]
+    assert huge and "not a gzip file, or larger than 256 MiB" in huge[0], huge
+
+
+def test_verify_reports_a_fifo_instead_of_raising(tmp_path: Path) -> None:
+    import os
+
+    from sessionlog import verify_file
+    from sessionlog._schema import load_schemas
+
+    os.mkfifo(tmp_path / "s.jsonl")
+    report = verify_file(tmp_path / "s.jsonl", load_schemas(None))
+    assert not report.ok and "is a FIFO" in report.findings[0].message
