@@ -69,7 +69,7 @@ class SessionFile:
             if tail is not None and tail.size == size_now:
                 size, seq, digest = tail  # nobody else wrote since our last append
             else:
-                size, seq, digest = self._tail_state(fd, size_now, recovery, fsync=fsync)
+                size, seq, digest = self._tail_state(fd, size_now, recovery)
             lines = []
             for body in bodies:
                 seq += 1
@@ -116,38 +116,40 @@ class SessionFile:
     def spooled(self) -> bool:
         return self.live != self.path
 
-    def _tail_state(self, fd: int, size: int, recovery: RecoveryEncoder, *, fsync: bool) -> tuple[int, int, str | None]:
+    def _tail_state(self, fd: int, size: int, recovery: RecoveryEncoder) -> tuple[int, int, str | None]:
         """Return ``(size, last_seq, last_digest)`` of the appended-to file, recovering a torn tail first.
 
         An empty spool goes on from the tracked file's last line.
         """
         if size == 0 and self.spooled:
-            last_seq, digest, facts = self._tracked_tail()
-        elif size == 0:
+            last_seq, digest = self._tracked_tail(recovery)
+            return 0, last_seq, digest
+        if size == 0:
             return 0, 0, None
-        else:
-            size, facts = self._untorn(fd, size)
-            last_seq, digest = self._read_last(fd, size)
+        keep, facts = self._untorn(fd, size)
+        last_seq, digest = self._read_last(fd, keep)
         if facts is None:
             return size, last_seq, digest
         line = chain_line(recovery(self.session_id, facts), last_seq + 1, digest)
-        self._write(fd, line, size)
-        if fsync:
-            os.fsync(fd)
-        return size + len(line), last_seq + 1, line_digest(line)
+        _replace_tail(self.live, keep, line)
+        return keep + len(line), last_seq + 1, line_digest(line)
 
-    def _tracked_tail(self) -> tuple[int, str | None, dict[str, object] | None]:
-        """``(seq, digest)`` of the tracked file's last line (a torn tail recovered), and the recovery facts."""
+    def _tracked_tail(self, recovery: RecoveryEncoder) -> tuple[int, str | None]:
+        """``(seq, digest)`` of the tracked file's last line, a torn tail recovered in place first."""
         try:
             fd = _open_regular(self.path, os.O_RDWR)
         except FileNotFoundError:
-            return 0, None, None
+            return 0, None
         try:
-            size, facts = self._untorn(fd, os.fstat(fd).st_size)
-            seq, digest = self._read_last(fd, size)
-            return seq, digest, facts
+            keep, facts = self._untorn(fd, os.fstat(fd).st_size)
+            seq, digest = self._read_last(fd, keep)
         finally:
             os.close(fd)
+        if facts is None:
+            return seq, digest
+        line = chain_line(recovery(self.session_id, facts), seq + 1, digest)
+        _replace_tail(self.path, keep, line)
+        return seq + 1, line_digest(line)
 
     def seal(self, recovery: RecoveryEncoder) -> bool:
         """Move the spooled lines into the tracked file; return True when it grew.
@@ -161,7 +163,7 @@ class SessionFile:
             return False
         fd, size = self._locked_fd()
         try:
-            size, _, _ = self._tail_state(fd, size, recovery, fsync=True)  # a torn spool tail is recovered
+            size, _, _ = self._tail_state(fd, size, recovery)  # a torn spool tail is recovered
             grew = False
             if size:
                 tracked = _open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
@@ -179,7 +181,10 @@ class SessionFile:
 
     def _seal_into(self, tracked: int, data: bytes) -> bool:
         # A torn tail here was cut short by a crash while sealing (the spool still holds those bytes).
-        size, _ = self._untorn(tracked, os.fstat(tracked).st_size)
+        size, facts = self._untorn(tracked, os.fstat(tracked).st_size)
+        if facts is not None:
+            os.ftruncate(tracked, size)
+            os.fsync(tracked)
         last_seq, digest = self._read_last(tracked, size)
         lines = [line for line in data.splitlines(keepends=True) if (seq_of(line) or 0) > last_seq]
         if not lines:
@@ -208,9 +213,11 @@ class SessionFile:
         return seq, line_digest(last)
 
     def _untorn(self, fd: int, size: int) -> tuple[int, dict[str, object] | None]:
-        """If the file does not end in a newline, move the bytes after the last one aside and truncate them.
+        """If the file does not end in a newline, save the bytes after the last one aside.
 
-        Return the size after and, when something was moved, the facts the recovery event records.
+        Return where the torn bytes start and, when there are some, the facts the recovery
+        event records. The file is not changed here: ``_replace_tail`` puts the recovery
+        event over the torn bytes, so no crash leaves the file without a record of them.
         """
         if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
             return size, None
@@ -233,8 +240,6 @@ class SessionFile:
             finally:
                 os.close(out)
             _fsync_dir(saved.parent)
-        os.ftruncate(fd, keep)
-        os.fsync(fd)
         return keep, {
             "message": "the last line was incomplete (a writer died mid-append); its bytes were moved aside",
             "offset": keep,
@@ -287,6 +292,25 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _replace_tail(path: Path, keep: int, line: bytes) -> None:
+    """Write *line* over the torn bytes from offset *keep* on, then cut what is left after it.
+
+    A kill before the write leaves the torn tail (recovered again on the next open); a
+    kill after it leaves the recovery event, at worst followed by the rest of the torn
+    bytes, which the next open recovers in turn. The record is never lost.
+    """
+    fd = _open_regular(path, os.O_RDWR)  # not O_APPEND: the line goes where the torn bytes start
+    try:
+        written = 0
+        while written < len(line):
+            written += os.pwrite(fd, memoryview(line)[written:], keep + written)
+        os.fsync(fd)
+        os.ftruncate(fd, keep + len(line))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:

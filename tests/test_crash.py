@@ -117,3 +117,35 @@ def test_a_write_cut_short_by_a_full_disk_leaves_no_partial_line(sessions_dir: P
     logger = SessionLogger(sessions_dir)
     assert logger.append_event("s", "decision", "claude_code", "x").ok
     assert logger.verify_session("s").ok
+
+
+@pytest.mark.parametrize("dies", ["before the record is written", "after the record, before the cut"])
+def test_torn_tail_recovery_leaves_a_record_wherever_it_is_killed(tmp_path: Path, dies: str) -> None:
+    sessions = tmp_path / "sessions"
+    with SessionLogger(sessions, spool=False) as logger:
+        assert logger.append_event("s", "tool_call", "codex", "x").ok
+    path = sessions / "s.jsonl"
+    with open(path, "ab") as out:  # a writer died mid-line: longer than a recovery event
+        out.write(b'{"event_id":"evt_torn","data":{"blob":"' + b"y" * 3000)
+    # The child recovers the torn tail and is killed at that point (os._exit: no clean-up runs).
+    kill = (
+        "st._replace_tail = lambda *a: os._exit(9)"
+        if dies.startswith("before")
+        else "os.ftruncate = lambda *a: os._exit(9)"
+    )
+    child = (
+        "import os, sys\nimport sessionlog._store as st\n"
+        f"{kill}\n"
+        "from sessionlog import SessionLogger\n"
+        "SessionLogger(sys.argv[1], spool=False).append_event('s', 'tool_call', 'codex', 'after')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", child, str(sessions)], capture_output=True, check=False)
+    assert proc.returncode == 9, proc.stderr
+    with SessionLogger(sessions, spool=False) as logger:
+        assert logger.append_event("s", "tool_call", "codex", "later").ok
+        events = logger.read_session("s")
+        assert logger.verify_session("s").ok
+    recovered = [e for e in events if e["event_type"] == "error" and "incomplete" in e["data"]["message"]]
+    assert recovered and recovered[0]["data"]["length"] >= 3000 - 500  # the torn bytes are accounted for
+    assert [e["provenance"]["source"] for e in events if e["event_type"] == "tool_call"] == ["x", "later"]
+    assert list((sessions / ".recovered").iterdir())
