@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 
 def line_digest(line: bytes) -> str:
@@ -29,6 +30,10 @@ def chain_suffix(seq: int, prev: str | None) -> bytes:
     return b',"seq":%d,"prev":"%s"}' % (seq, prev.encode())
 
 
+# the event ids sessionlog writes (the original implementation wrote evt_ + 8 hex digits)
+_WRITTEN_HERE = re.compile(r"evt_[0-9a-f]{32}")
+
+
 def chain_problem(
     event: dict[str, object], line_no: int, previous_line: bytes | None, session_id: str | None, *, chained_before: bool
 ) -> str | None:
@@ -41,6 +46,9 @@ def chain_problem(
     if not has_seq and not has_prev:
         if chained_before:
             return "event has no chain fields (seq, prev) but earlier lines are chained"
+        event_id = event.get("event_id")
+        if isinstance(event_id, str) and _WRITTEN_HERE.fullmatch(event_id):
+            return "event has no chain fields (seq, prev) though sessionlog wrote it: they were stripped"
         return None
     if has_seq != has_prev:
         return "event has only one of the chain fields seq and prev"

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import _git
 from ._chain import chain_problem
 from ._reader import NotASessionFile, ParseError, decode_line, iter_lines, open_session_file
 from ._redact import Redactor
@@ -135,3 +136,37 @@ def verify_file(
     except NotASessionFile as exc:
         checker.findings.append(Finding(checker.path, 0, str(exc)))
     return VerifyReport(checker.path, checker.findings, checker.events, checker.unchained)
+
+
+def anchor_problem(path: Path, rev: str = "HEAD") -> Finding | None:
+    """Compare a session file with the version git holds at *rev*: that version must be a
+    byte prefix of the file. None when it is, or when git holds no version there.
+
+    The hash chain shows accidental damage and lines spliced in from elsewhere, but
+    whoever rewrites a file can recompute every ``seq`` and ``prev`` after it. What git
+    has committed (and a remote has received) is outside the file's reach: it is the
+    anchor that shows such a rewrite.
+    """
+    top = _git.toplevel(path.parent)
+    if top is None:
+        return None
+    try:
+        relative = path.absolute().relative_to(top).as_posix()
+        committed = _git.run(("cat-file", "blob", f"{rev}:{relative}"), cwd=top)
+    except (ValueError, _git.GitError):
+        return None  # outside the work tree, or not committed at rev
+    with open_session_file(path) as stream:
+        current = stream.read()
+    if current.startswith(committed):
+        return None
+    same = 0
+    for old, new in zip(committed.splitlines(keepends=True), current.splitlines(keepends=True), strict=False):
+        if old != new:
+            break
+        same += 1
+    return Finding(
+        str(path),
+        same + 1,
+        f"differs from the version committed at {rev} from this line on: committed lines were edited, dropped "
+        "or reordered (a rewrite that recomputes the hash chain passes the chain check, not this one)",
+    )

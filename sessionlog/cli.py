@@ -19,7 +19,7 @@ from ._logger import SessionLogger
 from ._manage import LogManager
 from ._paths import repo_redactor, repo_schema_for
 from ._schema import SchemaError, SchemaSet, load_schemas
-from ._verify import verify_file
+from ._verify import anchor_problem, verify_file
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_CRASH = 0, 1, 2, 3
 _JSON_BLOCKS = (
@@ -62,6 +62,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return loaded[schema]
 
     reports = [verify_file(Path(p), schemas_for(Path(p)), redactor=repo_redactor(Path(p).parent)) for p in args.paths]
+    if args.anchor:
+        for report in reports:
+            problem = anchor_problem(Path(report.path), args.anchor) if Path(report.path).is_file() else None
+            if problem is not None:
+                report.findings.append(problem)
     if args.output == "json":
         _out(
             [
@@ -322,6 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schema", help="an extra schema to apply on top of the built-in one")
     p.add_argument("-o", "--output", choices=("text", "json"), default="text")
     p.add_argument("-q", "--quiet", action="store_true", help="no notes about legacy lines")
+    p.add_argument(
+        "--anchor",
+        default="HEAD",
+        metavar="REV",
+        help="the commit whose version of each file must be a byte prefix of it (default HEAD; '' to skip)",
+    )
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("append", help="append one event (for shell-only agents); prints its event id")

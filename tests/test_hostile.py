@@ -189,3 +189,49 @@ def test_verify_reports_a_fifo_instead_of_raising(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "s.jsonl")
     report = verify_file(tmp_path / "s.jsonl", load_schemas(None))
     assert not report.ok and "is a FIFO" in report.findings[0].message
+
+
+def _rechain(lines: list[dict[str, object]]) -> bytes:
+    """Re-number and re-link every line, as someone rewriting the file on purpose would."""
+    import orjson
+
+    from sessionlog._chain import line_digest
+
+    out, previous = [], None
+    for seq, event in enumerate(lines, 1):
+        body = {k: v for k, v in event.items() if k not in ("seq", "prev")}
+        line = orjson.dumps({**body, "seq": seq, "prev": previous}) + b"\n"
+        previous = line_digest(line)
+        out.append(line)
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("rewrite", ["edit", "drop", "truncate", "strip and edit"])
+def test_verify_catches_rewrites_through_the_committed_anchor(tmp_path: Path, rewrite: str) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.log("s1", 4)
+    repo.commit("logged")
+    path = repo.file("s1")
+    events = [json.loads(line) for line in path.read_text().splitlines()]
+    if rewrite == "edit":
+        events[1]["data"] = {"i": 99}
+        path.write_bytes(_rechain(events))
+    elif rewrite == "drop":
+        path.write_bytes(_rechain(events[:1] + events[2:]))
+    elif rewrite == "truncate":
+        path.write_bytes(_rechain(events[:2]))
+    else:
+        events[1]["data"] = {"i": 99}
+        path.write_text(
+            "".join(json.dumps({k: v for k, v in e.items() if k not in ("seq", "prev")}) + "\n" for e in events)
+        )
+    # the chain alone: a re-chained rewrite is internally consistent
+    alone = repo.run("sessionlog", "verify", "--anchor", "", str(path), check=False)
+    anchored = repo.run("sessionlog", "verify", str(path), check=False)
+    assert anchored.returncode == 1
+    if rewrite == "strip and edit":
+        assert "though sessionlog wrote it: they were stripped" in alone.stdout and alone.returncode == 1
+    else:
+        assert alone.returncode == 0, alone.stdout
+    line = {"edit": 2, "drop": 2, "truncate": 3, "strip and edit": 1}[rewrite]
+    assert f"s1.jsonl:{line}: differs from the version committed at HEAD from this line on" in anchored.stdout
