@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import functools
 import math
-import tomllib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -49,6 +47,7 @@ class SecretPattern(NamedTuple):
 DEFAULT_SECRET_PATTERNS: tuple[SecretPattern, ...] = ()
 
 BUNDLED_RULES = ("gitleaks.toml", "sessionlog.toml")
+_RULES_DIR = Path(__file__).parent / "rules"
 
 # Keys whose value is a secret whatever it holds: the last word of the key, in any of
 # snake_case, kebab-case, dotted or camelCase, is one of these.
@@ -123,14 +122,28 @@ class RuleError(ValueError):
     """A rule file that cannot be used."""
 
 
-def parse_rules(text: str, origin: str, *, compile_now: bool) -> tuple[list[Rule], set[str], Allowlist | None]:
-    """The rules of one gitleaks-format file, the rule ids its ``[extend] disabledRules`` names,
-    and its global allowlist. Bundled rules are compiled when first needed; a user's file
-    is compiled now, so a bad regex is reported when it is loaded."""
+def read_toml(text: str, origin: str) -> dict[str, Any]:
+    import tomllib  # only for a repository's own rules: the bundled ones are read as JSON
+
     try:
-        doc = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{origin}: not TOML: {exc}") from exc
+
+
+def bundled_documents() -> dict[str, Any]:
+    """The bundled rule files as parsed documents. They are read from ``rules/bundled.json``,
+    which ``python -m sessionlog._redact`` regenerates from the TOML files (parsing 3,000
+    lines of TOML would cost every commit ~30 ms)."""
+    return dict(orjson.loads((_RULES_DIR / "bundled.json").read_bytes()))
+
+
+def parse_rules(
+    doc: dict[str, Any], origin: str, *, compile_now: bool
+) -> tuple[list[Rule], set[str], Allowlist | None]:
+    """The rules of one gitleaks-format document, the rule ids its ``[extend] disabledRules``
+    names, and its global allowlist. Bundled rules are compiled when first needed; a user's
+    file is compiled now, so a bad regex is reported when it is loaded."""
     rules: list[Rule] = []
     for number, raw in enumerate(doc.get("rules", []), 1):
         if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
@@ -252,15 +265,15 @@ def load_rule_set(
     rules: list[Rule] = []
     allow: Allowlist | None = None
     off = set(disabled)
-    folder = resources.files("sessionlog") / "rules"
-    sources = [(name, (folder / name).read_text(encoding="utf-8")) for name in BUNDLED_RULES]
+    sources = list(bundled_documents().items())
     for extra in extra_files:
         try:
-            sources.append((extra, Path(extra).read_text(encoding="utf-8")))
+            text = Path(extra).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise RuleError(f"{extra}: cannot read: {exc}") from exc
-    for origin, text in sources:
-        found, turned_off, glob = parse_rules(text, origin, compile_now=origin not in BUNDLED_RULES)
+        sources.append((extra, read_toml(text, extra)))
+    for origin, doc in sources:
+        found, turned_off, glob = parse_rules(doc, origin, compile_now=origin not in BUNDLED_RULES)
         rules += found
         off |= turned_off
         if glob is not None and origin == BUNDLED_RULES[0]:
@@ -372,3 +385,13 @@ def _maskable(value: Any) -> bool:
     if value is None or isinstance(value, bool) or value in ("", [], {}):
         return False
     return not (isinstance(value, str) and value.startswith("[REDACTED"))
+
+
+def _regenerate_bundled() -> None:
+    """Maintainers: write ``rules/bundled.json`` from the bundled TOML files."""
+    docs = {name: read_toml((_RULES_DIR / name).read_text(encoding="utf-8"), name) for name in BUNDLED_RULES}
+    (_RULES_DIR / "bundled.json").write_bytes(orjson.dumps(docs) + b"\n")
+
+
+if __name__ == "__main__":
+    _regenerate_bundled()

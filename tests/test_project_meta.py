@@ -67,3 +67,12 @@ def test_public_names_resolve_and_the_commit_hook_does_not_import_the_whole_libr
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_bundled_rules_json_is_the_toml_files_parsed() -> None:
+    """rules/bundled.json is what the hooks read; `python -m sessionlog._redact` regenerates it."""
+    from sessionlog._redact import BUNDLED_RULES, bundled_documents
+
+    folder = REPO / "sessionlog" / "rules"
+    assert bundled_documents() == {name: tomllib.loads((folder / name).read_text()) for name in BUNDLED_RULES}
+    assert (folder / "LICENSE-gitleaks").read_text().startswith("MIT License")
