@@ -308,3 +308,13 @@ def test_trailer_shim_handles_values_with_spaces_and_merge_messages(repo: Repo) 
     repo.git("merge", "-q", "--no-ff", "side")
     assert _trailer(repo, "Sessionlog-Agent") == "Claude Code (opus)"
     assert repo.git("log", "-1", "--format=%s").startswith("Merge branch 'side'")
+
+
+def test_the_commit_check_applies_the_repositorys_own_secret_rules(repo: Repo) -> None:
+    rules = repo.path / ".ai-agents" / "session_context" / "secret-rules.toml"
+    rules.parent.mkdir(parents=True, exist_ok=True)
+    rules.write_text("[[rules]]\nid = \"internal-ticket-key\"\nregex = '''TKT-[0-9]{6}'''\nkeywords = [\"tkt-\"]\n")
+    with repo.logger() as logger:
+        logger.append_event("s1", "tool_call", "codex", "x", data={"note": "placeholder"})
+    repo.file("s1").write_bytes(repo.file("s1").read_bytes().replace(b"placeholder", b"TKT-123456"))
+    refused(repo, "s1.jsonl:4: unredacted secret: internal-ticket-key at $.data.note")
