@@ -235,3 +235,28 @@ def test_verify_catches_rewrites_through_the_committed_anchor(tmp_path: Path, re
         assert alone.returncode == 0, alone.stdout
     line = {"edit": 2, "drop": 2, "truncate": 3, "strip and edit": 1}[rewrite]
     assert f"s1.jsonl:{line}: differs from the version committed at HEAD from this line on" in anchored.stdout
+
+
+def test_init_never_writes_through_a_planted_gitattributes_link(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "repo")
+    victim = tmp_path / "bashrc"
+    victim.write_text("precious\n")
+    (repo.path / ".gitattributes").symlink_to(victim)
+    proc = repo.run("sessionlog", "init", check=False)
+    assert proc.returncode != 0 and "not a regular file" in proc.stderr
+    assert victim.read_text() == "precious\n"
+
+
+def test_every_secret_rule_runs_on_the_linear_time_engine() -> None:
+    from sessionlog._redact import _compiled, load_rule_set
+
+    rules = load_rule_set().rules
+    assert len(rules) > 200
+    for rule in rules:
+        assert type(_compiled(rule.regex)).__module__.startswith("re2"), rule.id
+
+
+def test_the_size_limit_applies_before_redaction(tmp_path: Path) -> None:
+    logger = SessionLogger(tmp_path / "s", max_event_bytes=10_000)
+    result = logger.append_event("s", "tool_call", "codex", "x", data={"out": "-eyJ password= " * 2000})
+    assert not result.ok and "bytes encoded; the limit is 10000" in (result.error or "")
