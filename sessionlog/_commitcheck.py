@@ -156,7 +156,7 @@ class Checker:
             if kind == "session" and self.blobs.size(oid) > MAX_SESSION_BYTES:
                 findings.append(Finding(path, 0, f"session log is {_TOO_LARGE}"))
                 continue
-            content = self.blobs.read(oid) if kind == "session" else self._gunzip(oid)
+            content = self.blobs.read(oid) if kind == "session" else self._archive_content(path, oid)
             if content is None:
                 findings.append(Finding(path, 0, f"not a gzip file, or {_TOO_LARGE} once decompressed"))
                 continue
@@ -172,15 +172,15 @@ class Checker:
         rest = path[len(prefix) :]
         if "/" not in rest and rest.endswith(".jsonl"):
             return "session"
-        if rest.startswith("archive/") and rest.count("/") == 1 and rest.endswith(".jsonl.gz"):
-            return "archive"
+        if rest.startswith("archive/") and rest.count("/") == 1 and rest.endswith((".jsonl.gz", ".jsonl")):
+            return "archive"  # compressed, or as the original implementation could also write them
         return None
 
     def _session_path(self, session_id: str) -> str:
         return f"{self.sessions}/{session_id}.jsonl"
 
-    def _archive_path(self, session_id: str) -> str:
-        return f"{self.sessions}/archive/{session_id}.jsonl.gz"
+    def _archive_paths(self, session_id: str) -> tuple[str, str]:
+        return f"{self.sessions}/archive/{session_id}.jsonl.gz", f"{self.sessions}/archive/{session_id}.jsonl"
 
     def check_changes(self, changes: list[_git.RawChange]) -> list[Finding]:
         by_path = {c.path: c for c in changes}
@@ -295,10 +295,11 @@ class Checker:
 
     def _added_archive(self, session_path: str, by_path: dict[str, _git.RawChange]) -> tuple[str, bytes | None] | None:
         """``(path, content)`` of the session's archive when this change adds it, else None."""
-        archive = by_path.get(self._archive_path(_session_id(session_path, ".jsonl")))
-        if archive is None or archive.status != "A":
-            return None
-        return archive.path, self._gunzip(archive.new_oid)
+        for candidate in self._archive_paths(_session_id(session_path, ".jsonl")):
+            archive = by_path.get(candidate)
+            if archive is not None and archive.status == "A":
+                return archive.path, self._archive_content(archive.path, archive.new_oid)
+        return None
 
     def _archived_in(self, change: _git.RawChange, by_path: dict[str, _git.RawChange], old: bytes) -> bool:
         """True when this change adds the session's archive and it holds every byte of *old*."""
@@ -316,18 +317,18 @@ class Checker:
         return []
 
     def _archive(self, change: _git.RawChange, by_path: dict[str, _git.RawChange]) -> list[Finding]:
-        session = by_path.get(self._session_path(_session_id(change.path, ".jsonl.gz")))
+        session = by_path.get(self._session_path(_archive_id(change.path)))
         if change.status == "A":
             if change.new_mode not in REGULAR_MODES:
                 return [Finding(change.path, 0, "an archive must be a regular file")]
             if session is not None and session.status == "D":
                 return []  # checked with the deleted session
-            content = self._gunzip(change.new_oid)
+            content = self._archive_content(change.path, change.new_oid)
             if content is None:
                 return [Finding(change.path, 0, f"not a gzip file, or {_TOO_LARGE} once decompressed")]
             return self._lines(change.path, content, 1, None, chained=False)
         if change.status == "D":
-            archived = self._gunzip(change.old_oid)
+            archived = self._archive_content(change.path, change.old_oid)
             restored = session is not None and session.status == "A" and archived is not None
             if restored and self.blobs.read(session.new_oid).startswith(archived):  # type: ignore[union-attr,arg-type]
                 return []  # restored: the live session holds every archived byte
@@ -338,6 +339,12 @@ class Checker:
             ]
         return [Finding(change.path, 0, "archives are immutable: committed archive changed")]
 
+    def _archive_content(self, path: str, oid: str) -> bytes | None:
+        """An archive's session bytes: decompressed, or as they are for an uncompressed one."""
+        if path.endswith(".gz"):
+            return self._gunzip(oid)
+        return self.blobs.read(oid) if self.blobs.size(oid) <= MAX_SESSION_BYTES else None
+
     def _gunzip(self, oid: str) -> bytes | None:
         """An archive blob decompressed (at most MAX_SESSION_BYTES), once per blob; None if it is not gzip."""
         if oid not in self._gunzipped:
@@ -346,6 +353,10 @@ class Checker:
             except (OSError, EOFError, ValueError):
                 self._gunzipped[oid] = None
         return self._gunzipped[oid]
+
+
+def _archive_id(path: str) -> str:
+    return _session_id(path, ".jsonl.gz" if path.endswith(".gz") else ".jsonl")
 
 
 def _session_id(path: str, suffix: str) -> str:

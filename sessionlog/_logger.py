@@ -159,6 +159,7 @@ class SessionLogger:
         self,
         base_dir: str | Path | None = None,
         *,
+        sessions_dir: str | Path | None = None,
         schema_path: str | Path | None = None,
         redact: bool = True,
         secret_patterns: Iterable[SecretPattern] = DEFAULT_SECRET_PATTERNS,
@@ -166,7 +167,10 @@ class SessionLogger:
         fsync: bool = False,
         spool: bool | None = None,
     ) -> None:
-        self.base_dir = Path(base_dir) if base_dir is not None else default_sessions_dir()
+        if base_dir is not None and sessions_dir is not None:
+            raise TypeError("give base_dir or sessions_dir (the original implementation's name), not both")
+        folder = base_dir if base_dir is not None else sessions_dir
+        self.base_dir = Path(folder) if folder is not None else default_sessions_dir()
         # Where commits seal it, appends go to a spool that git never stashes (see _spool);
         # spool=False writes straight to the session files, spool=True spools in any git work tree.
         found = spool_dir(self.base_dir)
@@ -180,6 +184,11 @@ class SessionLogger:
         self._files: OrderedDict[str, SessionFile] = OrderedDict()
         self._lock = threading.Lock()
         _after_fork.add(self)
+
+    @property
+    def sessions_dir(self) -> Path:
+        """The original implementation's name for ``base_dir``."""
+        return self.base_dir
 
     def _reset_after_fork(self) -> None:
         # A fork may copy the lock held by another thread mid-append: a child starts unlocked.
@@ -200,8 +209,8 @@ class SessionLogger:
         open_commitments: Sequence[Mapping[str, Any]] | None = None,
         key_entities: Mapping[str, Mapping[str, Any]] | None = None,
         dependencies: Mapping[str, Sequence[str]] | None = None,
-        *,
         confidence: float | None = None,
+        *,
         timestamp: str | None = None,
     ) -> AppendResult:
         """Validate, redact, chain and append one event; return ``(ok, error)``.

@@ -42,11 +42,80 @@ class LogManager:
     """Archive, restore and measure the sessions in one sessions folder."""
 
     def __init__(
-        self, base_dir: str | Path | None = None, *, max_restore_bytes: int = DEFAULT_MAX_RESTORE_BYTES
+        self,
+        base_dir: str | Path | None = None,
+        *,
+        sessions_dir: str | Path | None = None,
+        max_restore_bytes: int = DEFAULT_MAX_RESTORE_BYTES,
     ) -> None:
-        self.base_dir = Path(base_dir) if base_dir is not None else default_sessions_dir()
+        """*sessions_dir* is the original implementation's name for *base_dir*."""
+        folder = _one_folder(base_dir, sessions_dir)
+        self.base_dir = Path(folder) if folder is not None else default_sessions_dir()
         self.archive_dir = self.base_dir / ARCHIVE_DIR
         self.max_restore_bytes = max_restore_bytes
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.base_dir
+
+    # -- the original implementation's API -----------------------------------
+
+    def list_sessions(self, archived: bool = False) -> list[str]:
+        """Ids of the live sessions (spooled ones included), or with *archived* of the archived ones."""
+        if archived:
+            names = {p.name for p in self.archive_dir.glob("*.jsonl*") if p.is_file() and not p.is_symlink()}
+            return sorted({n.removesuffix(".gz").removesuffix(SUFFIX) for n in names if n.endswith((SUFFIX, ".gz"))})
+        found = {p.name[: -len(SUFFIX)] for p in self.base_dir.glob(f"*{SUFFIX}") if p.is_file() and not p.is_symlink()}
+        spool = spool_dir(self.base_dir)
+        if spool is not None and spool[0].is_dir():
+            found |= {p.name[: -len(SUFFIX)] for p in spool[0].glob(f"*{SUFFIX}")}
+        return sorted(found)
+
+    def get_session_size(self, session_id: str) -> int:
+        """Bytes of a live session (its spooled lines included); 0 when there is none."""
+        spool = spool_dir(self.base_dir)
+        paths = [self.base_dir / f"{session_id}{SUFFIX}"] + ([spool[0] / f"{session_id}{SUFFIX}"] if spool else [])
+        return sum(p.stat().st_size for p in paths if p.is_file() and not p.is_symlink())
+
+    def get_session_age(self, session_id: str) -> timedelta:
+        """Time since a live session's last event (its file's modification time when no line has
+        a readable timestamp); zero when there is no such session."""
+        path = self.base_dir / f"{session_id}{SUFFIX}"
+        spool = spool_dir(self.base_dir)
+        spooled = last_event_time(spool[0] / path.name) if spool is not None else None
+        last = spooled or last_event_time(path)
+        if last is None:
+            if not path.is_file():
+                return timedelta(0)
+            last = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        return datetime.now(UTC) - last
+
+    def archive_session(self, session_id: str, compress: bool = True) -> bool:
+        """Archive one session (gzip, or with ``compress=False`` a plain copy); True on success."""
+        ok, error = self.try_archive_session(session_id, compress=compress)
+        if not ok:
+            log.warning("archive %s: %s", session_id, error)
+        return ok
+
+    def try_archive_session(self, session_id: str, *, compress: bool = True) -> tuple[bool, str | None]:
+        """Archive *session_id*; return ``(ok, error)``. Its spooled lines are sealed first."""
+        problem = session_id_error(session_id)
+        if problem is not None:
+            return False, problem
+        self._seal()
+        path = self.base_dir / f"{session_id}{SUFFIX}"
+        if path.is_symlink() or not path.is_file():
+            return False, f"no session {path}"
+        error = self._archive(path, session_id, compress=compress)
+        return error is None, error
+
+    def _seal(self) -> None:
+        """Seal spooled lines into their files: an archive holds every event."""
+        if spool_dir(self.base_dir) is not None:
+            from ._logger import SessionLogger
+
+            with SessionLogger(self.base_dir) as logger:
+                logger.seal()
 
     # -- cleanup -----------------------------------------------------------
 
@@ -67,11 +136,8 @@ class LogManager:
         """Like cleanup_old_sessions, but return what happened to each old session."""
         cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
         spool = spool_dir(self.base_dir)
-        if spool is not None and not dry_run:
-            from ._logger import SessionLogger
-
-            with SessionLogger(self.base_dir) as logger:
-                logger.seal()  # an archive holds every event, spooled ones included
+        if not dry_run:
+            self._seal()
         items = []
         for path in sorted(self.base_dir.glob(f"*{SUFFIX}")):
             if path.is_symlink() or not path.is_file():
@@ -97,10 +163,14 @@ class LogManager:
             items.append(CleanupItem(session_id, stamp, action))
         return items
 
-    def _archive(self, path: Path, session_id: str) -> str | None:
-        target = self.archive_dir / f"{session_id}{ARCHIVE_SUFFIX}"
-        if target.exists():
-            return f"{target} already exists; restore or move it first"
+    def _archive(self, path: Path, session_id: str, *, compress: bool = True) -> str | None:
+        target = self.archive_dir / f"{session_id}{ARCHIVE_SUFFIX if compress else SUFFIX}"
+        for existing in (
+            self.archive_dir / f"{session_id}{ARCHIVE_SUFFIX}",
+            self.archive_dir / f"{session_id}{SUFFIX}",
+        ):
+            if existing.exists() or existing.is_symlink():
+                return f"{existing} already exists; restore or move it first"
         try:
             real_folder(self.base_dir)
             real_folder(self.archive_dir, create=True)
@@ -111,11 +181,14 @@ class LogManager:
             tmp_fd, tmp = _exclusive_temp(target)
             try:
                 with open(tmp_fd, "wb") as raw:
-                    with gzip.GzipFile(filename=f"{session_id}{SUFFIX}", mode="wb", fileobj=raw, mtime=0) as gz:
-                        gz.write(original)
+                    if compress:
+                        with gzip.GzipFile(filename=f"{session_id}{SUFFIX}", mode="wb", fileobj=raw, mtime=0) as gz:
+                            gz.write(original)
+                    else:
+                        raw.write(original)
                     raw.flush()
                     os.fsync(raw.fileno())
-                if gunzip_file(tmp, len(original) + 1) != original:
+                if _read_archive(tmp, len(original) + 1, compressed=compress) != original:
                     return "the archive did not decompress to the same bytes; the session was kept"
                 os.link(tmp, target)  # fails rather than overwrite an archive made meanwhile
             except FileExistsError:
@@ -150,12 +223,14 @@ class LogManager:
         problem = session_id_error(session_id)
         if problem is not None:
             return False, problem
-        source = self.archive_dir / f"{session_id}{ARCHIVE_SUFFIX}"
         target = self.base_dir / f"{session_id}{SUFFIX}"
+        # gzip as sessionlog writes them, or a plain copy as the original implementation could
+        candidates = [self.archive_dir / f"{session_id}{suffix}" for suffix in (ARCHIVE_SUFFIX, SUFFIX)]
+        source = next((c for c in candidates if c.is_file() and not c.is_symlink()), candidates[0])
         if source.is_symlink() or not source.is_file():
             return False, f"no archive {source}"
         try:
-            content = gunzip_file(source, self.max_restore_bytes)
+            content = _read_archive(source, self.max_restore_bytes)
         except (OSError, EOFError, zlib.error) as exc:
             return False, f"{source} is not a readable gzip file: {exc}"
         if content is None:
@@ -190,7 +265,11 @@ class LogManager:
     def get_storage_stats(self) -> dict[str, Any]:
         """Sizes in MB and counts of live and archived sessions."""
         live = [p for p in self.base_dir.glob(f"*{SUFFIX}") if p.is_file() and not p.is_symlink()]
-        archived = [p for p in self.archive_dir.glob(f"*{ARCHIVE_SUFFIX}") if p.is_file() and not p.is_symlink()]
+        archived = [
+            p
+            for p in self.archive_dir.glob("*.jsonl*")
+            if p.name.endswith((ARCHIVE_SUFFIX, SUFFIX)) and p.is_file() and not p.is_symlink()
+        ]
         live_bytes = sum(p.stat().st_size for p in live)
         archived_bytes = sum(p.stat().st_size for p in archived)
         return {
@@ -238,6 +317,22 @@ class _locked:
 
     def __exit__(self, *exc_info: object) -> None:
         os.close(self.fd)
+
+
+def _one_folder(base_dir: str | Path | None, sessions_dir: str | Path | None) -> str | Path | None:
+    if base_dir is not None and sessions_dir is not None:
+        raise TypeError("give base_dir or sessions_dir (the original implementation's name), not both")
+    return base_dir if base_dir is not None else sessions_dir
+
+
+def _read_archive(path: Path, limit: int, *, compressed: bool | None = None) -> bytes | None:
+    """An archive's session bytes (gzip, or plain: by its name unless *compressed* says), or
+    None past *limit* bytes."""
+    if path.name.endswith(ARCHIVE_SUFFIX) if compressed is None else compressed:
+        return gunzip_file(path, limit)
+    with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as raw:
+        data = raw.read(limit + 1)
+    return data if len(data) <= limit else None
 
 
 def _exclusive_temp(target: Path) -> tuple[int, Path]:

@@ -52,9 +52,14 @@ def _event_instant(stamp: object) -> str | None:
     if len(stamp) == 27 and stamp[10] == "T" and stamp[19] == "." and stamp[26] == "Z":
         return stamp  # already canonical: compare as a string, no parsing
     try:
-        return canonical_instant(parse_instant(stamp, what="timestamp"))
+        moment = datetime.fromisoformat(stamp)
     except ValueError:
         return None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        # No offset: ambiguous (verify says so). The original implementation wrote UTC and
+        # compared timestamps as strings, so such a line is read as UTC, never dropped.
+        moment = moment.replace(tzinfo=UTC)
+    return canonical_instant(moment)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -173,5 +175,53 @@ def _first_line(exc: Exception) -> str:
 def load_schemas(repo_schema: Path | None) -> SchemaSet:
     """Return the schemas an event must pass: built-in, plus *repo_schema* if it exists."""
     if repo_schema is not None and repo_schema.is_file():
-        return SchemaSet(EventSchema.from_file(repo_schema))
+        extra = EventSchema.from_file(repo_schema)
+        if _old_id_patterns(extra.schema):
+            raise SchemaError(
+                f"{repo_schema} is the original implementation's schema: its event_id pattern "
+                f"{ORIGINAL_ID_PATTERN} refuses the 32-digit ids sessionlog writes, so every append would fail. "
+                "Run `sessionlog migrate` to widen it (every other rule is kept)."
+            )
+        return SchemaSet(extra)
     return SchemaSet()
+
+
+ORIGINAL_ID_PATTERN = "^evt_[0-9a-f]{8}$"
+
+
+def _old_id_patterns(schema: Any) -> list[dict[str, Any]]:
+    """The ``event_id`` property schemas that carry the original implementation's pattern."""
+    found: list[dict[str, Any]] = []
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            props = node.get("properties")
+            if isinstance(props, dict):
+                event_id = props.get("event_id")
+                if isinstance(event_id, dict) and event_id.get("pattern") == ORIGINAL_ID_PATTERN:
+                    found.append(event_id)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def migrate_schema_file(path: Path) -> list[str]:
+    """Upgrade a repository schema written for the original implementation in place; return
+    what changed (nothing when there is nothing to migrate). Every other rule is kept."""
+    try:
+        schema = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SchemaError(f"{path}: cannot load schema: {exc}") from exc
+    old = _old_id_patterns(schema)
+    if not old:
+        return []
+    wide = builtin_schema()["properties"]["event_id"]["pattern"]
+    for event_id in old:
+        event_id["pattern"] = wide
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".migrating", dir=path.parent)  # O_EXCL, never a link
+    with open(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+    return [f"{path}: event_id pattern {ORIGINAL_ID_PATTERN} widened to {wide} ({len(old)} place(s))"]

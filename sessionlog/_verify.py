@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from . import _git
@@ -26,6 +27,13 @@ class Finding:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
+
+
+def _naive(stamp: object) -> bool:
+    try:
+        return isinstance(stamp, str) and datetime.fromisoformat(stamp).tzinfo is None
+    except ValueError:
+        return False
 
 
 def session_id_of(path: str | Path) -> str | None:
@@ -84,6 +92,8 @@ class LineChecker:
         self.events += 1
         problem = self.schemas.error(event)
         if problem is not None:
+            if problem.startswith("$.timestamp:") and _naive(event.get("timestamp")):
+                problem += " (it has no UTC offset, so it is ambiguous; queries read it as UTC)"
             self._add(line_no, problem)
         problem = chain_problem(event, line_no, self.previous_line, self.session_id, chained_before=self.chained_before)
         if problem is not None:

@@ -17,7 +17,7 @@ from ._git import GitError
 from ._ids import make_session_id
 from ._logger import SessionLogger
 from ._manage import LogManager
-from ._paths import repo_redactor, repo_schema_for
+from ._paths import default_sessions_dir, repo_redactor, repo_schema_for
 from ._schema import SchemaError, SchemaSet, load_schemas
 from ._verify import anchor_problem, verify_file
 
@@ -262,6 +262,19 @@ def cmd_revert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from ._schema import migrate_schema_file
+
+    sessions = Path(args.dir) if args.dir else default_sessions_dir()
+    schema = repo_schema_for(sessions)
+    if not schema.is_file():
+        print(f"sessionlog migrate: no repository schema at {schema}; nothing to migrate")
+        return EXIT_OK
+    changes = migrate_schema_file(schema)
+    print("\n".join(changes) if changes else f"sessionlog migrate: {schema} needs nothing")
+    return EXIT_OK
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from ._install import FRAMEWORK_INSTALL, TRAILER_HOOK, install, set_up_repository
 
@@ -415,6 +428,12 @@ def _add_git_commands(sub: Any) -> None:
     p.add_argument("commit")
     p.add_argument("--no-commit", action="store_true", help="stop before committing the revert")
     p.set_defaults(func=cmd_revert)
+
+    p = sub.add_parser(
+        "migrate", help="upgrade a repository schema written for the original implementation (idempotent)"
+    )
+    p.add_argument("--dir", help="the sessions folder (default: <git top-level>/.ai-agents/sessions)")
+    p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("init", help="set a repository up: .gitattributes, spooled appends, hooks (idempotent)")
     p.add_argument("--shims", action="store_true", help="install plain git hook shims even beside a pre-commit config")
