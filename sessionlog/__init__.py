@@ -6,14 +6,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._chain import line_digest
     from ._ids import make_session_id, new_event_id
     from ._logger import AppendResult, SessionLogger
     from ._manage import CleanupItem, LogManager
     from ._queries import DanglingReference, SessionEvents
     from ._reader import ParseError
-    from ._redact import DEFAULT_SECRET_PATTERNS, SecretPattern
-    from ._schema import SchemaError, builtin_schema
+    from ._redact import DEFAULT_SECRET_PATTERNS, Redactor, SecretPattern
+    from ._schema import SchemaError, SchemaSet, builtin_schema, load_schemas
     from ._verify import Finding, VerifyReport, verify_file
+    from .errors import ConfigError, GitError, SessionlogError, StorageError, UsageError
 
 # Names are imported on first use: the git hooks import a few submodules and
 # must not pay for the whole library on every commit.
@@ -34,22 +36,40 @@ _WHERE = {
     "Finding": "_verify",
     "VerifyReport": "_verify",
     "verify_file": "_verify",
+    "line_digest": "_chain",
+    "Redactor": "_redact",
+    "SchemaSet": "_schema",
+    "load_schemas": "_schema",
+    "ConfigError": "errors",
+    "GitError": "errors",
+    "SessionlogError": "errors",
+    "StorageError": "errors",
+    "UsageError": "errors",
 }
 
 __all__ = [
     "DEFAULT_SECRET_PATTERNS",
     "AppendResult",
     "CleanupItem",
+    "ConfigError",
     "DanglingReference",
     "Finding",
+    "GitError",
     "LogManager",
     "ParseError",
+    "Redactor",
     "SchemaError",
+    "SchemaSet",
     "SecretPattern",
     "SessionEvents",
     "SessionLogger",
+    "SessionlogError",
+    "StorageError",
+    "UsageError",
     "VerifyReport",
     "builtin_schema",
+    "line_digest",
+    "load_schemas",
     "make_session_id",
     "new_event_id",
     "verify_file",

@@ -14,11 +14,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from .errors import GitError
+
 _HOOK_VARS = ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_PREFIX", "GIT_OBJECT_DIRECTORY")
-
-
-class GitError(Exception):
-    """A git command failed; the message says which and how to fix it."""
 
 
 def _env(extra: Mapping[str, str] | None, *, isolate: bool) -> dict[str, str]:

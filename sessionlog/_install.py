@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import _git
+from .errors import StorageError
 
 MARKER = "# sessionlog hook shim"
 HOOKS = {
@@ -119,7 +120,7 @@ def set_up_repository(root: Path) -> list[str]:
     done = []
     attributes = root / ".gitattributes"
     if attributes.is_symlink() or (attributes.exists() and not attributes.is_file()):
-        raise ValueError(f"{attributes} is not a regular file; sessionlog never writes through a link")
+        raise StorageError(f"{attributes} is not a regular file; sessionlog never writes through a link")
     text = attributes.read_text() if attributes.exists() else ""
     if GITATTRIBUTES_LINE not in text.splitlines():
         attributes.write_text(text + ("" if not text or text.endswith("\n") else "\n") + GITATTRIBUTES_LINE + "\n")

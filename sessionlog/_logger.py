@@ -24,6 +24,7 @@ from ._spool import spool_dir, spooled_lines
 from ._store import AppendError, SessionFile
 from ._types import Event
 from ._verify import SUFFIX, VerifyReport, verify_file
+from .errors import UsageError
 
 DEFAULT_MAX_EVENT_BYTES = 1 << 20
 _MAX_OPEN_FILES = 32
@@ -435,7 +436,7 @@ class SessionLogger:
         """The file of *session_id*; raises ValueError for an unsafe id."""
         problem = session_id_error(session_id)
         if problem is not None:
-            raise ValueError(problem)
+            raise UsageError(problem)
         return self.base_dir / f"{session_id}{SUFFIX}"
 
     def list_sessions(self) -> list[str]:

@@ -11,6 +11,7 @@ import orjson
 
 from ._reader import ParseError, decode_line
 from ._types import Event
+from .errors import UnknownEvent, UsageError
 
 _CANONICAL = "%Y-%m-%dT%H:%M:%S.%fZ"
 CLOSED_STATUSES = frozenset({"completed", "cancelled"})
@@ -32,11 +33,11 @@ def parse_instant(value: str | datetime, *, what: str) -> datetime:
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"{what} {value!r} is not an ISO 8601 timestamp (e.g. 2025-12-10T12:00:00Z)") from None
+            raise UsageError(f"{what} {value!r} is not an ISO 8601 timestamp (e.g. 2025-12-10T12:00:00Z)") from None
     else:
-        raise ValueError(f"{what} must be a string or datetime, got {type(value).__name__}")
+        raise UsageError(f"{what} must be a string or datetime, got {type(value).__name__}")
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{what} {value!s} has no UTC offset; add Z or +HH:MM so it names one instant")
+        raise UsageError(f"{what} {value!s} has no UTC offset; add Z or +HH:MM so it names one instant")
     return moment.astimezone(UTC)
 
 
@@ -216,7 +217,7 @@ def ancestors(events: Iterable[tuple[int, Event]], event_id: str) -> list[Event]
     """
     by_id = {e.get("event_id"): e for _, e in events if isinstance(e.get("event_id"), str)}
     if event_id not in by_id:
-        raise KeyError(f"no event {event_id!r} in this session")
+        raise UnknownEvent(f"no event {event_id!r} in this session")
     seen = {event_id}
     order: list[Event] = []
     frontier = [event_id]

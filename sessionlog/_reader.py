@@ -15,6 +15,7 @@ from typing import BinaryIO
 import orjson
 
 from ._types import Event
+from .errors import StorageError
 
 _BUFFER = 1 << 20
 
@@ -30,7 +31,7 @@ class ParseError:
         return f"line {self.line}: {self.message}"
 
 
-class NotASessionFile(ValueError):
+class NotASessionFile(StorageError):
     """A session path that is a symlink, a FIFO, a folder or a device: never read."""
 
 

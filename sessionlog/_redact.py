@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from ._jsonpath import json_path
+from .errors import ConfigError
 
 
 class SecretPattern(NamedTuple):
@@ -118,7 +119,7 @@ def shannon_entropy(text: str) -> float:
     return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
 
 
-class RuleError(ValueError):
+class RuleError(ConfigError):
     """A rule file that cannot be used."""
 
 

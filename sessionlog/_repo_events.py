@@ -33,6 +33,7 @@ import orjson
 
 from . import _git
 from ._ids import agent_error, session_id_error, utc_now
+from .errors import GitError
 
 if TYPE_CHECKING:
     from ._logger import SessionLogger
@@ -157,7 +158,7 @@ def active_session(root: Path, *, warn: list[str] | None = None) -> dict[str, st
         stored = orjson.loads(_active_path(root, _git.current_branch(cwd=root)).read_bytes())
         if isinstance(stored, dict):
             found.update({k: v for k, v in stored.items() if k in ("session_id", "agent") and isinstance(v, str)})
-    except (FileNotFoundError, orjson.JSONDecodeError, _git.GitError):
+    except (FileNotFoundError, orjson.JSONDecodeError, GitError):
         pass
     for key, env in (("session_id", "SESSIONLOG_SESSION"), ("agent", "SESSIONLOG_AGENT")):
         if os.environ.get(env):
@@ -257,7 +258,7 @@ def log_new_commits(root: Path, logger: SessionLogger) -> list[str]:
             for sha in todo:
                 result = logger.append_events(session_id, _commit_events(root, infos, sha, branch))
                 if not result.ok:
-                    raise _git.GitError(f"cannot log commit {sha[:12]}: {result.error}")
+                    raise GitError(f"cannot log commit {sha[:12]}: {result.error}")
                 done.append(sha)
         finally:
             if done:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ._jsonpath import json_path, unrepresentable
+from .errors import ConfigError
 
 SCHEMA_RESOURCE = "session-event.schema.json"
 REPO_SCHEMA_PATH = Path(".ai-agents", "session_context", "SESSION_LOG_SCHEMA.json")
@@ -29,7 +30,7 @@ def builtin_schema() -> dict[str, Any]:
     return schema
 
 
-class SchemaError(ValueError):
+class SchemaError(ConfigError):
     """A schema file that cannot be loaded or is not a valid JSON Schema."""
 
 

@@ -26,6 +26,7 @@ import orjson
 
 from ._chain import chain_line, line_digest
 from ._spool import seq_of
+from .errors import StorageError
 
 _CHUNK = 1 << 16
 RECOVERED_DIR = ".recovered"
@@ -40,7 +41,7 @@ class _Tail(NamedTuple):
     digest: str | None
 
 
-class AppendError(Exception):
+class AppendError(StorageError):
     """The file system refused the append; the file is as it was."""
 
 

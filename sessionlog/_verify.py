@@ -12,6 +12,7 @@ from ._chain import chain_problem
 from ._reader import NotASessionFile, ParseError, decode_line, iter_lines, open_session_file
 from ._redact import Redactor
 from ._schema import SchemaSet
+from .errors import GitError
 
 SUFFIX = ".jsonl"
 MAX_FINDINGS = 50  # per file
@@ -163,7 +164,7 @@ def anchor_problem(path: Path, rev: str = "HEAD") -> Finding | None:
     try:
         relative = path.absolute().relative_to(top).as_posix()
         committed = _git.run(("cat-file", "blob", f"{rev}:{relative}"), cwd=top)
-    except (ValueError, _git.GitError):
+    except (ValueError, GitError):
         return None  # outside the work tree, or not committed at rev
     with open_session_file(path) as stream:
         current = stream.read()

@@ -13,15 +13,15 @@ from typing import Any
 
 import orjson
 
-from ._git import GitError
 from ._ids import make_session_id
 from ._logger import SessionLogger
 from ._manage import LogManager
 from ._paths import default_sessions_dir, repo_redactor, repo_schema_for
-from ._schema import SchemaError, SchemaSet, load_schemas
+from ._report import FORMATS, default_format, render
+from ._schema import SchemaSet, load_schemas
 from ._verify import anchor_problem, verify_file
+from .errors import EXIT_FINDINGS, EXIT_OK, UsageError, run_command
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_CRASH = 0, 1, 2, 3
 _JSON_BLOCKS = (
     "data",
     "causal_steps",
@@ -41,7 +41,7 @@ def _json_arg(name: str, text: str) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"--{name.replace('_', '-')}: not valid JSON: {exc}") from None
+        raise UsageError(f"--{name.replace('_', '-')}: not valid JSON: {exc}") from None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -81,9 +81,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
             ]
         )
     else:
+        render([f for r in reports for f in r.findings], args.output)
         for report in reports:
-            for finding in report.findings:
-                print(finding)
             if report.unchained and not args.quiet:
                 print(
                     f"{report.path}: note: {report.unchained} legacy line(s) without chain fields "
@@ -109,17 +108,13 @@ def cmd_append(args: argparse.Namespace) -> int:
 
 def cmd_query(args: argparse.Namespace) -> int:
     logger = _logger(args)
-    try:
-        events = logger.query_events(
-            args.session,
-            event_type=args.type,
-            agent=args.agent,
-            after_timestamp=args.after,
-            before_timestamp=args.before,
-        )
-    except ValueError as exc:
-        print(f"sessionlog query: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    events = logger.query_events(
+        args.session,
+        event_type=args.type,
+        agent=args.agent,
+        after_timestamp=args.after,
+        before_timestamp=args.before,
+    )
     for event in events:
         sys.stdout.write(orjson.dumps(event).decode() + "\n")
     for error in events.errors:
@@ -175,20 +170,23 @@ def _root() -> Path:
 
     root = _git.toplevel()
     if root is None:
-        raise ValueError("not inside a git work tree")
+        raise UsageError("not inside a git work tree")
     return root
 
 
 def cmd_ci(args: argparse.Namespace) -> int:
+    from . import _git
     from ._commitcheck import Checker
-    from ._report import render
 
-    with Checker(_root()) as checker:
+    root = _root()
+    if _git.rev_parse(args.head, cwd=root) is None:
+        raise UsageError(f"--head {args.head} is not a commit in this repository")
+    with Checker(root) as checker:
         findings = checker.check_range(args.base, args.head, each_commit=args.each_commit)
     for notice in checker.notices:
         print(f"sessionlog ci: notice: {notice}", file=sys.stderr)
-    render(findings, args.format)
-    if args.format == "text":
+    render(findings, args.output)
+    if args.output == "text":
         print(
             f"sessionlog ci: {len(findings)} problem(s)" if findings else "sessionlog ci: session logs intact",
             file=sys.stderr,
@@ -242,7 +240,7 @@ def cmd_revert(args: argparse.Namespace) -> int:
 
     root = _root()
     if _git.rev_parse(args.commit, cwd=root) is None:
-        raise ValueError(f"{args.commit} is not a commit")
+        raise UsageError(f"{args.commit} is not a commit")
     _git.run(("revert", "--no-commit", "--end-of-options", args.commit), cwd=root, check=False)
     # the session logs as HEAD has them: this also settles conflicts inside them
     _git.run(("checkout", "HEAD", "--", SESSIONS_DIR.as_posix()), cwd=root, check=False)
@@ -310,7 +308,7 @@ def cmd_activate(args: argparse.Namespace) -> int:
         return EXIT_OK
     problem = session_id_error(args.session) or (agent_error(args.agent) if args.agent else None)
     if problem:
-        raise ValueError(problem)
+        raise UsageError(problem)
     set_active(_root(), args.session, args.agent)
     print(f"sessionlog: {args.session} is the active session on this branch")
     return EXIT_OK
@@ -327,9 +325,19 @@ def cmd_flush(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if problems else EXIT_OK
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("agent-sessionlog")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sessionlog", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--dir", help="sessions folder (default: $SESSIONLOG_DIR or <repo>/.ai-agents/sessions)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("demo", help="log a small realistic session into a temporary folder and query it")
@@ -338,7 +346,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check session files on their own: JSON, schema, hash chain")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--schema", help="an extra schema to apply on top of the built-in one")
-    p.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    p.add_argument(
+        "-o",
+        "--output",
+        choices=FORMATS,
+        default=default_format(),
+        help="text (path:LINE: message), github (annotations) or json (one report per file)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no notes about legacy lines")
     p.add_argument(
         "--anchor",
@@ -396,13 +410,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_git_commands(sub: Any) -> None:
-    from ._report import FORMATS, default_format
 
     p = sub.add_parser("ci", help="check session logs over a commit range (merges against each parent)")
     p.add_argument("--base", help="old tip (a push's before-SHA, a PR's base); omit or all zeros for the whole history")
     p.add_argument("--head", default="HEAD")
     p.add_argument("--each-commit", action="store_true", help="check every commit, naming the one at fault")
-    p.add_argument("--format", choices=FORMATS, default=default_format())
+    p.add_argument(
+        "-o",
+        "--output",
+        "--format",  # its name before 0.2, kept for pipelines that pass it
+        dest="output",
+        choices=FORMATS,
+        default=default_format(),
+        help="text (path:LINE: message), github (annotations; the default under GitHub Actions) or json",
+    )
     p.set_defaults(func=cmd_ci)
 
     p = sub.add_parser("handoff", help="log a handoff carrying open commitments and recent failures forward")
@@ -456,20 +477,12 @@ def _add_git_commands(sub: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    try:
+
+    def body() -> int:
         args = parser.parse_args(argv)
         return int(args.func(args))
-    except argparse.ArgumentTypeError as exc:
-        print(f"sessionlog: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (SchemaError, ValueError, GitError) as exc:
-        print(f"sessionlog: {exc}", file=sys.stderr)
-        return EXIT_FINDINGS
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # noqa: BLE001 - the crash handler: report, distinct exit code
-        print(f"sessionlog: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_CRASH
+
+    return run_command("sessionlog", body)
 
 
 if __name__ == "__main__":

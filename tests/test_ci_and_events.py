@@ -201,7 +201,7 @@ def test_ci_formats_for_github_and_machines(repo: Repo) -> None:
     proc = repo.run("sessionlog", "ci", "--base", base, check=False, env={"GITHUB_ACTIONS": "true"})
     assert proc.returncode == 1
     assert proc.stdout.startswith("::error file=.ai-agents/sessions/s1.jsonl,line=3,title=sessionlog::")
-    proc = repo.run("sessionlog", "ci", "--base", base, "--format", "json", check=False)
+    proc = repo.run("sessionlog", "ci", "--base", base, "-o", "json", check=False)
     report = json.loads(proc.stdout)
     assert report["ok"] is False and report["findings"][0]["line"] == 3
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import shared
+from gitrepo import Repo
 
 from sessionlog import SessionLogger
 from sessionlog.cli import main
@@ -122,3 +123,50 @@ def test_verify_applies_the_repository_schema_and_scans_for_secrets(
     out = capsys.readouterr().out
     assert "s.jsonl:1: $.provenance.agent: 'gemini' is not one of ['claude_code']" in out
     assert "s.jsonl:1: unredacted secret: aws-access-token at $.data.out" in out
+
+
+def test_exit_codes_come_from_one_error_handler(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sessionlog import cli
+
+    # a bug is a crash (3) with its traceback, never a finding (1)
+    def broken(args: object) -> int:
+        raise ZeroDivisionError("a bug")
+
+    parser_func = cli.cmd_stats
+    try:
+        cli.cmd_stats = broken  # type: ignore[assignment]
+        assert cli.main(["--dir", str(tmp_path), "stats"]) == 3
+    finally:
+        cli.cmd_stats = parser_func
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "crashed (ZeroDivisionError: a bug); this is a bug" in err
+    # usage errors are 2
+    assert cli.main(["--dir", str(tmp_path), "query", "s", "--after", "yesterday"]) == 2
+    assert cli.main(["--dir", str(tmp_path), "append", "--session", "s", "--type", "tool_call", "--agent", "a",
+                     "--source", "x", "--data", "{not json"]) == 2  # fmt: skip
+    assert "--data: not valid JSON" in capsys.readouterr().err
+
+
+def test_usage_errors_outside_git_and_unknown_revisions(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    run = [sys.executable, "-m", "sessionlog"]
+    outside = subprocess.run([*run, "activate", "x"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert outside.returncode == 2 and "not inside a git work tree" in outside.stderr
+    repo = Repo(tmp_path / "repo")
+    repo.log("s1", 1)
+    repo.commit("one")
+    proc = repo.run(*run, "ci", "--head", "no-such-branch", check=False)
+    assert proc.returncode == 2 and "--head no-such-branch is not a commit" in proc.stderr
+    hook = repo.run(
+        sys.executable, "-m", "sessionlog.hooks.check", env={"GIT_DIR": str(tmp_path / "nope")}, check=False
+    )
+    assert hook.returncode == 2 and "not inside a git work tree" in hook.stderr
+    version = repo.run(*run, "--version")
+    assert version.stdout.startswith("sessionlog ")
+    for flag in ("-o", "--output", "--format"):  # --format: the old name, still accepted
+        out = repo.run(*run, "ci", flag, "json")
+        assert json.loads(out.stdout) == {"ok": True, "findings": []}
+    gh = repo.run(*run, "verify", "-o", "github", str(repo.file("s1")))
+    assert gh.returncode == 0 and gh.stdout == ""

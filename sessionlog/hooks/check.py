@@ -22,6 +22,7 @@ from .. import _git, _repo_events
 from .._commitcheck import Checker
 from .._report import FORMATS, default_format, render
 from .._verify import Finding
+from ..errors import EXIT_FINDINGS, EXIT_OK, UsageError, run_command
 
 
 def _pre_push_ranges(stdin: str) -> list[tuple[str | None, str]]:
@@ -97,34 +98,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-stage-events", action="store_true", help="do not log commits or seal spooled lines")
     parser.add_argument("-o", "--output", choices=FORMATS, default=default_format())
     args = parser.parse_args(argv)
+    return run_command("sessionlog-check", lambda: _check(args))
+
+
+def _check(args: argparse.Namespace) -> int:
     root = _git.toplevel()
     if root is None:
-        print("sessionlog-check: not inside a git work tree", file=sys.stderr)
-        return 1
+        raise UsageError("not inside a git work tree")
     ranges: list[tuple[str | None, str]] = []
     remote = os.environ.get("PRE_COMMIT_REMOTE_NAME") if args.pre_push is None else None
     if args.pre_push is not None:
         ranges = _pre_push_ranges(sys.stdin.read())
         if not ranges:
-            return 0
+            return EXIT_OK
     elif args.from_ref and args.to_ref and not remote:
         ranges = [(args.from_ref, args.to_ref)]
     problems: list[str] = []
-    try:
-        findings = run_check(
-            root,
-            ranges=ranges,
-            stage_events=not args.no_stage_events,
-            whole_files=not ranges and not _in_commit(),
-            remote=remote,
-            problems=problems,
-        )
-    except (_git.GitError, RuntimeError) as exc:
-        print(f"sessionlog-check: {exc}", file=sys.stderr)
-        return 3
-    except ValueError as exc:  # SchemaError, RuleError: the repository's own schema or rules
-        print(f"sessionlog-check: {exc}", file=sys.stderr)
-        return 1
+    findings = run_check(
+        root,
+        ranges=ranges,
+        stage_events=not args.no_stage_events,
+        whole_files=not ranges and not _in_commit(),
+        remote=remote,
+        problems=problems,
+    )
     for problem in problems:
         print(f"sessionlog-check: left spooled: {problem}", file=sys.stderr)
     render(findings, args.output)
@@ -132,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"sessionlog: {len(findings)} problem(s); committed session lines may only be appended to.", file=sys.stderr
         )
-    return 1 if findings else 0
+    return EXIT_FINDINGS if findings else EXIT_OK
 
 
 if __name__ == "__main__":

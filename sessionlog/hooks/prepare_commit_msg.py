@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import _git, _repo_events
+from ..errors import run_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,6 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("source", nargs="?")
     parser.add_argument("sha", nargs="?")
     args = parser.parse_args(argv)
+    return run_command("sessionlog-prepare-commit-msg", lambda: _add_trailers(args))
+
+
+def _add_trailers(args: argparse.Namespace) -> int:
     root = _git.toplevel()
     if root is None:
         return 0
