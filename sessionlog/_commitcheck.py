@@ -271,8 +271,9 @@ class Checker:
         return _count_lines(data, start) + 1, False
 
     def _lines(self, path: str, data: bytes, first: int, previous: bytes | None, *, chained: bool) -> list[Finding]:
-        checker = LineChecker(path, self.schemas, self.redactor, first_line=first, previous_line=previous,
-                              chained_before=chained)  # fmt: skip
+        checker = LineChecker(
+            path, self.schemas, self.redactor, first_line=first, previous_line=previous, chained_before=chained
+        )
         checker.feed(_split(data, first))
         return checker.findings
 

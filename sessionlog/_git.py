@@ -16,14 +16,9 @@ from typing import NamedTuple
 
 from .errors import GitError
 
-_HOOK_VARS = ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_PREFIX", "GIT_OBJECT_DIRECTORY")
 
-
-def _env(extra: Mapping[str, str] | None, *, isolate: bool) -> dict[str, str]:
+def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
-    if isolate:
-        for name in _HOOK_VARS:
-            env.pop(name, None)
     env.setdefault("LC_ALL", "C")
     if extra:
         env.update(extra)
@@ -36,7 +31,6 @@ def run(
     cwd: Path | str | None = None,
     input: bytes | None = None,
     env: Mapping[str, str] | None = None,
-    isolate: bool = False,
     check: bool = True,
 ) -> bytes:
     """Run ``git *args`` and return its stdout; raise GitError when it fails."""
@@ -46,7 +40,7 @@ def run(
             cwd=cwd,
             input=input,
             capture_output=True,
-            env=_env(env, isolate=isolate),
+            env=_env(env),
             check=False,
         )
     except FileNotFoundError as exc:
@@ -66,10 +60,16 @@ def toplevel(cwd: Path | str | None = None) -> Path | None:
     where = str(Path(cwd or ".").absolute())
     try:
         out = run(
-            ("rev-parse", "--path-format=absolute", "--show-toplevel", "--absolute-git-dir", "--git-common-dir",
-             "--show-object-format"),
+            (
+                "rev-parse",
+                "--path-format=absolute",
+                "--show-toplevel",
+                "--absolute-git-dir",
+                "--git-common-dir",
+                "--show-object-format",
+            ),
             cwd=where,
-        ).decode("utf-8", "surrogateescape")  # fmt: skip
+        ).decode("utf-8", "surrogateescape")
     except GitError:
         return None
     top, git_dir, common, fmt = out.splitlines()
@@ -121,11 +121,11 @@ def empty_tree(cwd: Path | str | None = None) -> str:
 
 
 def is_ancestor(ancestor: str, descendant: str, *, cwd: Path | str | None = None) -> bool:
-    proc = subprocess.run(
-        ("git", "merge-base", "--is-ancestor", ancestor, descendant),
-        cwd=cwd, capture_output=True, env=_env(None, isolate=False), check=False,
-    )  # fmt: skip
-    return proc.returncode == 0
+    try:
+        run(("merge-base", "--is-ancestor", ancestor, descendant), cwd=cwd)
+    except GitError:
+        return False
+    return True
 
 
 class RawChange(NamedTuple):
@@ -198,9 +198,12 @@ class Blobs:
 
     def __init__(self, cwd: Path | str | None = None) -> None:
         self._proc = subprocess.Popen(
-            ("git", "cat-file", "--batch-command"), cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            env=_env(None, isolate=False),
-        )  # fmt: skip
+            ("git", "cat-file", "--batch-command"),
+            cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=_env(),
+        )
 
     def _ask(self, command: str, oid: str) -> tuple[str, int]:
         assert self._proc.stdin is not None and self._proc.stdout is not None

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 
 SESSION_ID_RE = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-AGENT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._@+:/()-]{0,127}")
+_AGENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._@+:/()-]{0,127}")
 # Mersenne Twister seeded from os.urandom, reseeded in forked children by the
 # random module itself: unpredictability is not needed, only no collisions.
 _random_bits = random.getrandbits
@@ -67,7 +67,7 @@ def agent_error(agent: object) -> str | None:
     """Return why *agent* cannot name an agent in an event (the schema's ``agent_name``), or None."""
     if not isinstance(agent, str):
         return f"agent must be a string, got {type(agent).__name__}"
-    if AGENT_RE.fullmatch(agent) is not None:
+    if _AGENT.fullmatch(agent) is not None:
         return None
     return (
         f"agent name {agent!r} is not accepted: start with an ASCII letter or digit, then use "

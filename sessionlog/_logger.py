@@ -28,7 +28,7 @@ from .errors import UsageError
 
 DEFAULT_MAX_EVENT_BYTES = 1 << 20
 _MAX_OPEN_FILES = 32
-_OPTIONAL_BLOCKS = (
+OPTIONAL_BLOCKS = (
     "data",
     "causal_steps",
     "active_constraints",
@@ -123,14 +123,14 @@ def _new_event(
         "event_type": event_type,
         "provenance": provenance,
     }
-    for name in _OPTIONAL_BLOCKS:
+    for name in OPTIONAL_BLOCKS:
         value = blocks.get(name)
         if value is not None:
             event[name] = value
     return event
 
 
-_FIELDS = frozenset({"event_type", "agent", "source", "confidence", "timestamp", *_OPTIONAL_BLOCKS})
+_FIELDS = frozenset({"event_type", "agent", "source", "confidence", "timestamp", *OPTIONAL_BLOCKS})
 
 
 def _new_event_from(session_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -139,9 +139,14 @@ def _new_event_from(session_id: str, fields: Mapping[str, Any]) -> dict[str, Any
         raise TypeError(f"unknown field(s) {', '.join(sorted(fields.keys() - _FIELDS))}")
     try:
         return _new_event(
-            session_id, fields["event_type"], fields["agent"], fields["source"],
-            fields, fields.get("confidence"), fields.get("timestamp"),
-        )  # fmt: skip
+            session_id,
+            fields["event_type"],
+            fields["agent"],
+            fields["source"],
+            fields,
+            fields.get("confidence"),
+            fields.get("timestamp"),
+        )
     except KeyError:
         missing = [name for name in ("event_type", "agent", "source") if name not in fields]
         raise TypeError(f"missing {', '.join(missing)}") from None
@@ -222,10 +227,14 @@ class SessionLogger:
         if problem is not None:
             return _failure(problem)
         blocks = {
-            "data": data, "causal_steps": causal_steps, "active_constraints": active_constraints,
-            "failure_ledger": failure_ledger, "open_commitments": open_commitments,
-            "key_entities": key_entities, "dependencies": dependencies,
-        }  # fmt: skip
+            "data": data,
+            "causal_steps": causal_steps,
+            "active_constraints": active_constraints,
+            "failure_ledger": failure_ledger,
+            "open_commitments": open_commitments,
+            "key_entities": key_entities,
+            "dependencies": dependencies,
+        }
         event = _new_event(session_id, event_type, agent, source, blocks, confidence, timestamp)
         encoded = self._encode(event)
         if isinstance(encoded, AppendResult):
@@ -299,9 +308,14 @@ class SessionLogger:
             payload["from_session"] = from_session
         payload.update(data or {})
         return self.append_event(
-            session_id, "state_change", from_agent, source, data=payload,
-            open_commitments=commitments or None, failure_ledger=failures or None,
-        )  # fmt: skip
+            session_id,
+            "state_change",
+            from_agent,
+            source,
+            data=payload,
+            open_commitments=commitments or None,
+            failure_ledger=failures or None,
+        )
 
     def _encode(self, event: dict[str, Any], *, scan: bool = True) -> bytes | AppendResult:
         """Serialize, normalize, redact and validate *event* (in place); a refusal comes back as

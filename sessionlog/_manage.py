@@ -20,7 +20,7 @@ from ._ids import session_id_error
 from ._paths import ARCHIVE_DIR, default_sessions_dir
 from ._queries import parse_instant
 from ._spool import spool_dir
-from ._store import AppendError, last_line, line_start, real_folder
+from ._store import AppendError, count_newlines, fsync_dir, last_line, line_start, real_folder
 from ._verify import SUFFIX
 
 log = logging.getLogger("sessionlog")
@@ -195,9 +195,9 @@ class LogManager:
                 return f"{target} appeared while archiving; the session was kept"
             finally:
                 tmp.unlink(missing_ok=True)
-            _fsync_dir(self.archive_dir)
+            fsync_dir(self.archive_dir)
             path.unlink()  # under the lock: a waiting writer sees nlink == 0 and reopens
-            _fsync_dir(self.base_dir)
+            fsync_dir(self.base_dir)
         return None
 
     def _delete(self, path: Path) -> str | None:
@@ -255,9 +255,9 @@ class LogManager:
             return False, f"{target} appeared while restoring; it was left as it is"
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(self.base_dir)
+        fsync_dir(self.base_dir)
         source.unlink()
-        _fsync_dir(self.archive_dir)
+        fsync_dir(self.archive_dir)
         return True, None
 
     # -- stats -------------------------------------------------------------
@@ -274,7 +274,7 @@ class LogManager:
         archived_bytes = sum(p.stat().st_size for p in archived)
         return {
             "active_sessions": len(live),
-            "active_events": sum(_count_newlines(p) for p in live),
+            "active_events": sum(_newlines_in(p) for p in live),
             "active_size_bytes": live_bytes,
             "active_size_mb": round(live_bytes / 1_048_576, 3),
             "archived_sessions": len(archived),
@@ -354,17 +354,9 @@ def _read_all(fd: int) -> bytes:
         offset += len(block)
 
 
-def _count_newlines(path: Path) -> int:
-    count = 0
-    with open(path, "rb") as stream:
-        while block := stream.read(_CHUNK):
-            count += block.count(b"\n")
-    return count
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+def _newlines_in(path: Path) -> int:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
-        os.fsync(fd)
+        return count_newlines(fd, os.fstat(fd).st_size)
     finally:
         os.close(fd)

@@ -53,9 +53,25 @@ _RULES_DIR = Path(__file__).parent / "rules"
 # Keys whose value is a secret whatever it holds: the last word of the key, in any of
 # snake_case, kebab-case, dotted or camelCase, is one of these.
 _SECRET_KEY_WORDS = (
-    "password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "api_key", "accesskey", "access_key",
-    "privatekey", "private_key", "secretkey", "secret_key", "authorization", "cookie", "set-cookie", "credentials",
-)  # fmt: skip
+    "password",
+    "passwd",
+    "passphrase",
+    "pwd",
+    "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "accesskey",
+    "access_key",
+    "privatekey",
+    "private_key",
+    "secretkey",
+    "secret_key",
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "credentials",
+)
 _SECRET_KEY = (
     r"(?:^|[_.\- ])(?:pass(?:wd|word|phrase)?|pwd|secret|token|api_?key|access_?key|private_?key|secret_?key"
     r"|authorization|(?:set-)?cookie|credentials?)$"

@@ -23,7 +23,8 @@ def _escape(text: str, *, property_value: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
 
 
-def render(findings: Sequence[Finding], fmt: str, out: TextIO = sys.stdout) -> None:
+def render(findings: Sequence[Finding], fmt: str, out: TextIO | None = None) -> None:
+    out = out or sys.stdout  # looked up now: callers may have redirected it
     if fmt == "json":
         rows = [{"path": f.path, "line": f.line or None, "message": f.message} for f in findings]
         out.write(orjson.dumps({"ok": not findings, "findings": rows}, option=orjson.OPT_INDENT_2).decode() + "\n")

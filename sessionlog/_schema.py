@@ -17,7 +17,6 @@ from ._jsonpath import json_path, unrepresentable
 from .errors import ConfigError
 
 SCHEMA_RESOURCE = "session-event.schema.json"
-REPO_SCHEMA_PATH = Path(".ai-agents", "session_context", "SESSION_LOG_SCHEMA.json")
 
 
 @functools.lru_cache(maxsize=1)

@@ -173,7 +173,7 @@ class SessionFile:
                     os.fsync(tracked)
                 finally:
                     os.close(tracked)
-                _fsync_dir(self.path.parent)
+                fsync_dir(self.path.parent)
             os.unlink(self.live)  # under the lock: a waiting writer sees nlink == 0 and reopens
             return grew
         finally:
@@ -210,7 +210,7 @@ class SessionFile:
         except (orjson.JSONDecodeError, AttributeError):
             seq = None
         if not isinstance(seq, int) or isinstance(seq, bool):
-            seq = _count_lines(fd, size)  # legacy or foreign last line: number it by position
+            seq = count_newlines(fd, size)  # legacy or foreign last line: number it by position
         return seq, line_digest(last)
 
     def _untorn(self, fd: int, size: int) -> tuple[int, dict[str, object] | None]:
@@ -240,7 +240,7 @@ class SessionFile:
                 os.fsync(out)
             finally:
                 os.close(out)
-            _fsync_dir(saved.parent)
+            fsync_dir(saved.parent)
         return keep, {
             "message": "the last line was incomplete (a writer died mid-append); its bytes were moved aside",
             "offset": keep,
@@ -287,7 +287,8 @@ def _open_regular(path: Path, flags: int) -> int:
     return fd
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a folder's entries (a created, renamed or removed file) durable."""
     dir_fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.fsync(dir_fd)
@@ -342,7 +343,8 @@ def line_start(fd: int, end: int) -> int:
     return 0
 
 
-def _count_lines(fd: int, size: int) -> int:
+def count_newlines(fd: int, size: int) -> int:
+    """Newlines in the first *size* bytes of an open file."""
     count = 0
     offset = 0
     while offset < size:

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from ._ids import make_session_id
-from ._logger import SessionLogger
+from ._logger import OPTIONAL_BLOCKS, SessionLogger
 from ._manage import LogManager
 from ._paths import default_sessions_dir, repo_redactor, repo_schema_for
 from ._report import FORMATS, default_format, render
@@ -22,19 +22,14 @@ from ._schema import SchemaSet, load_schemas
 from ._verify import anchor_problem, verify_file
 from .errors import EXIT_FINDINGS, EXIT_OK, UsageError, run_command
 
-_JSON_BLOCKS = (
-    "data",
-    "causal_steps",
-    "active_constraints",
-    "failure_ledger",
-    "open_commitments",
-    "key_entities",
-    "dependencies",
-)
-
 
 def _out(value: Any) -> None:
     sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _dir(args: argparse.Namespace) -> Path | None:
+    """The sessions folder ``--dir`` names, or None for the default."""
+    return Path(args.dir) if args.dir else None
 
 
 def _json_arg(name: str, text: str) -> Any:
@@ -47,7 +42,7 @@ def _json_arg(name: str, text: str) -> Any:
 def cmd_demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
-    return run_demo(Path(args.dir) if args.dir else None)
+    return run_demo(_dir(args))
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -92,11 +87,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _logger(args: argparse.Namespace) -> SessionLogger:
-    return SessionLogger(Path(args.dir) if args.dir else None)
+    return SessionLogger(_dir(args))
 
 
 def cmd_append(args: argparse.Namespace) -> int:
-    blocks = {name: _json_arg(name, getattr(args, name)) for name in _JSON_BLOCKS if getattr(args, name) is not None}
+    blocks = {name: _json_arg(name, getattr(args, name)) for name in OPTIONAL_BLOCKS if getattr(args, name) is not None}
     with _logger(args) as logger:
         result = logger.append_event(args.session, args.type, args.agent, args.source, **blocks)
     if not result.ok:
@@ -141,7 +136,7 @@ def cmd_failures(args: argparse.Namespace) -> int:
 
 
 def cmd_archive(args: argparse.Namespace) -> int:
-    manager = LogManager(Path(args.dir) if args.dir else None)
+    manager = LogManager(_dir(args))
     items = manager.plan_cleanup(args.older_than, archive_first=not args.delete, dry_run=args.dry_run)
     for item in items:
         print(f"{item.session_id}: {item.action} (last event {item.last_event})")
@@ -149,14 +144,14 @@ def cmd_archive(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    ok, error = LogManager(Path(args.dir) if args.dir else None).try_restore_session(args.session)
+    ok, error = LogManager(_dir(args)).try_restore_session(args.session)
     if not ok:
         print(f"sessionlog restore: {error}", file=sys.stderr)
     return EXIT_OK if ok else EXIT_FINDINGS
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    _out(LogManager(Path(args.dir) if args.dir else None).get_storage_stats())
+    _out(LogManager(_dir(args)).get_storage_stats())
     return EXIT_OK
 
 
@@ -367,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--type", required=True, help="event type, e.g. tool_call")
     p.add_argument("--agent", required=True)
     p.add_argument("--source", required=True)
-    for name in _JSON_BLOCKS:
+    for name in OPTIONAL_BLOCKS:
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="JSON")
     p.set_defaults(func=cmd_append)
 
