@@ -126,23 +126,23 @@ def test_verify_applies_the_repository_schema_and_scans_for_secrets(
 
 
 def test_exit_codes_come_from_one_error_handler(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from sessionlog import cli
+    from sessionlog.cli import _storage
 
     # a bug is a crash (3) with its traceback, never a finding (1)
     def broken(args: object) -> int:
         raise ZeroDivisionError("a bug")
 
-    parser_func = cli.cmd_stats
+    parser_func = _storage.stats
     try:
-        cli.cmd_stats = broken  # type: ignore[assignment]
-        assert cli.main(["--dir", str(tmp_path), "stats"]) == 3
+        _storage.stats = broken  # type: ignore[assignment]
+        assert main(["--dir", str(tmp_path), "stats"]) == 3
     finally:
-        cli.cmd_stats = parser_func
+        _storage.stats = parser_func
     err = capsys.readouterr().err
     assert "Traceback" in err and "crashed (ZeroDivisionError: a bug); this is a bug" in err
     # usage errors are 2
-    assert cli.main(["--dir", str(tmp_path), "query", "s", "--after", "yesterday"]) == 2
-    assert cli.main(["--dir", str(tmp_path), "append", "--session", "s", "--type", "tool_call", "--agent", "a",
+    assert main(["--dir", str(tmp_path), "query", "s", "--after", "yesterday"]) == 2
+    assert main(["--dir", str(tmp_path), "append", "--session", "s", "--type", "tool_call", "--agent", "a",
                      "--source", "x", "--data", "{not json"]) == 2  # fmt: skip
     assert "--data: not valid JSON" in capsys.readouterr().err
 

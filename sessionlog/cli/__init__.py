@@ -1,0 +1,181 @@
+"""The ``sessionlog`` command line: ``main(argv) -> int``. The parser is built here, in one
+place; the commands live by topic in ``_logs``, ``_storage`` and ``_repo``.
+
+Exit codes (``sessionlog.errors``): 0 clean, 1 findings or a refused action, 2 usage error,
+3 git failed or a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+from .._logger import OPTIONAL_BLOCKS
+from .._report import FORMATS, default_format
+from ..errors import run_command
+from . import _logs, _repo, _storage
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("agent-sessionlog")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sessionlog", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--dir", help="sessions folder (default: $SESSIONLOG_DIR or <repo>/.ai-agents/sessions)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="log a small realistic session into a temporary folder and query it")
+    p.set_defaults(func=_logs.demo)
+
+    p = sub.add_parser("verify", help="check session files on their own: JSON, schema, hash chain")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--schema", help="an extra schema to apply on top of the built-in one")
+    p.add_argument(
+        "-o",
+        "--output",
+        choices=FORMATS,
+        default=default_format(),
+        help="text (path:LINE: message), github (annotations) or json (one report per file)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no notes about legacy lines")
+    p.add_argument(
+        "--anchor",
+        default="HEAD",
+        metavar="REV",
+        help="the commit whose version of each file must be a byte prefix of it (default HEAD; '' to skip)",
+    )
+    p.set_defaults(func=_logs.verify)
+
+    p = sub.add_parser("append", help="append one event (for shell-only agents); prints its event id")
+    p.add_argument("--session", required=True)
+    p.add_argument("--type", required=True, help="event type, e.g. tool_call")
+    p.add_argument("--agent", required=True)
+    p.add_argument("--source", required=True)
+    for name in OPTIONAL_BLOCKS:
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="JSON")
+    p.set_defaults(func=_logs.append)
+
+    p = sub.add_parser("query", help="print matching events as JSON lines")
+    p.add_argument("session")
+    p.add_argument("--type")
+    p.add_argument("--agent")
+    p.add_argument("--after", help="exclusive lower bound, e.g. 2025-12-10T12:00:00Z")
+    p.add_argument("--before", help="exclusive upper bound")
+    p.set_defaults(func=_logs.query)
+
+    for name, func, text in (
+        ("commitments", _logs.commitments, "open commitments of a session"),
+        ("failures", _logs.failures, "failure history of a session"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("session")
+        p.add_argument("-o", "--output", choices=("text", "json"), default="text")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("archive", help="archive sessions whose last event is older than N days")
+    p.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+    p.add_argument("--dry-run", action="store_true", help="say what would happen; change nothing")
+    p.add_argument("--delete", action="store_true", help="delete instead of archiving (not recoverable)")
+    p.set_defaults(func=_storage.archive)
+
+    p = sub.add_parser("restore", help="move an archived session back")
+    p.add_argument("session")
+    p.set_defaults(func=_storage.restore)
+
+    p = sub.add_parser("stats", help="storage statistics as JSON")
+    p.set_defaults(func=_storage.stats)
+
+    _add_git_commands(sub)
+
+    p = sub.add_parser("session-id", help="print a new <agent>_<YYYYMMDD>_<HHMM> session id")
+    p.add_argument("agent")
+    p.set_defaults(func=_logs.session_id)
+    return parser
+
+
+def _add_git_commands(sub: Any) -> None:
+
+    p = sub.add_parser("ci", help="check session logs over a commit range (merges against each parent)")
+    p.add_argument("--base", help="old tip (a push's before-SHA, a PR's base); omit or all zeros for the whole history")
+    p.add_argument("--head", default="HEAD")
+    p.add_argument("--each-commit", action="store_true", help="check every commit, naming the one at fault")
+    p.add_argument(
+        "-o",
+        "--output",
+        "--format",  # its name before 0.2, kept for pipelines that pass it
+        dest="output",
+        choices=FORMATS,
+        default=default_format(),
+        help="text (path:LINE: message), github (annotations; the default under GitHub Actions) or json",
+    )
+    p.set_defaults(func=_repo.ci)
+
+    p = sub.add_parser("handoff", help="log a handoff carrying open commitments and recent failures forward")
+    p.add_argument("--from", dest="from_agent", required=True)
+    p.add_argument("--to", dest="to_agent", required=True)
+    p.add_argument("--summary")
+    p.add_argument("--session", help="session to log into (default: the active one, else the branch's repository log)")
+    p.add_argument("--from-session", help="session whose commitments and failures are carried (default: --session)")
+    p.set_defaults(func=_repo.handoff)
+
+    p = sub.add_parser("commits", help="commits made in a session (their Sessionlog-Session trailer), newest first")
+    p.add_argument("session")
+    p.add_argument("--rev", default="HEAD")
+    p.set_defaults(func=_repo.commits)
+
+    p = sub.add_parser("install-hooks", help="install plain git hook shims (without the pre-commit framework)")
+    p.add_argument("--force", action="store_true", help="move other tools' hooks aside")
+    p.set_defaults(func=_repo.install_hooks)
+
+    p = sub.add_parser(
+        "revert", help="revert a commit's code but keep every session log line (git revert refuses nothing)"
+    )
+    p.add_argument("commit")
+    p.add_argument("--no-commit", action="store_true", help="stop before committing the revert")
+    p.set_defaults(func=_repo.revert)
+
+    p = sub.add_parser(
+        "migrate", help="upgrade a repository schema written for the original implementation (idempotent)"
+    )
+    p.add_argument("--dir", help="the sessions folder (default: <git top-level>/.ai-agents/sessions)")
+    p.set_defaults(func=_storage.migrate)
+
+    p = sub.add_parser("init", help="set a repository up: .gitattributes, spooled appends, hooks (idempotent)")
+    p.add_argument("--shims", action="store_true", help="install plain git hook shims even beside a pre-commit config")
+    p.add_argument("--force", action="store_true", help="move other tools' hooks aside")
+    p.set_defaults(func=_repo.init)
+
+    p = sub.add_parser(
+        "activate", help="name the active session of this branch (commit trailers, handoffs); no argument clears it"
+    )
+    p.add_argument("session", nargs="?")
+    p.add_argument("--agent")
+    p.set_defaults(func=_repo.activate)
+
+    p = sub.add_parser(
+        "flush", help="log new commits and seal spooled session lines into their files (the commit hook does this)"
+    )
+    p.add_argument("--no-stage", action="store_true", help="write the session files but do not git add them")
+    p.set_defaults(func=_repo.flush)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+
+    def body() -> int:
+        args = parser.parse_args(argv)
+        return int(args.func(args))
+
+    return run_command("sessionlog", body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

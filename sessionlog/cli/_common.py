@@ -1,0 +1,42 @@
+"""What the commands share: where the sessions are, JSON in and out."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .._logger import SessionLogger
+from ..errors import UsageError
+
+
+def out_json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def dir_of(args: argparse.Namespace) -> Path | None:
+    """The sessions folder ``--dir`` names, or None for the default."""
+    return Path(args.dir) if args.dir else None
+
+
+def json_arg(name: str, text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"--{name.replace('_', '-')}: not valid JSON: {exc}") from None
+
+
+def logger_of(args: argparse.Namespace) -> SessionLogger:
+    return SessionLogger(dir_of(args))
+
+
+def repo_root() -> Path:
+    from .. import _git
+
+    root = _git.toplevel()
+    if root is None:
+        raise UsageError("not inside a git work tree")
+    return root

@@ -1,0 +1,148 @@
+"""Commands for the repository: the CI range check, hooks, commits, handoffs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .._report import render
+from ..errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from ._common import logger_of, repo_root
+
+
+def ci(args: argparse.Namespace) -> int:
+    from .. import _git
+    from .._commitcheck import Checker
+
+    root = repo_root()
+    if _git.rev_parse(args.head, cwd=root) is None:
+        raise UsageError(f"--head {args.head} is not a commit in this repository")
+    with Checker(root) as checker:
+        findings = checker.check_range(args.base, args.head, each_commit=args.each_commit)
+    for notice in checker.notices:
+        print(f"sessionlog ci: notice: {notice}", file=sys.stderr)
+    render(findings, args.output)
+    if args.output == "text":
+        print(
+            f"sessionlog ci: {len(findings)} problem(s)" if findings else "sessionlog ci: session logs intact",
+            file=sys.stderr,
+        )
+    return EXIT_FINDINGS if findings else EXIT_OK
+
+
+def handoff(args: argparse.Namespace) -> int:
+    from .. import _git, _repo_events
+
+    session = args.session
+    if session is None:
+        root = repo_root()
+        session = _repo_events.active_session(root).get("session_id") or _repo_events.repo_session_id(
+            _git.current_branch(cwd=root), _repo_events.clone_id(root)
+        )
+    with logger_of(args) as logger:
+        result = logger.log_handoff(
+            session, args.from_agent, args.to_agent, args.summary, from_session=args.from_session
+        )
+    if not result.ok:
+        print(f"sessionlog handoff: {result.error}", file=sys.stderr)
+        return EXIT_FINDINGS
+    print(f"{session}: {result.event_id}")
+    return EXIT_OK
+
+
+def commits(args: argparse.Namespace) -> int:
+    from .. import _git
+
+    for sha, subject in _git.commits_with_trailer("Sessionlog-Session", args.session, rev=args.rev, cwd=repo_root()):
+        print(f"{sha} {subject}")
+    return EXIT_OK
+
+
+def install_hooks(args: argparse.Namespace) -> int:
+    from .._install import install, set_up_repository
+
+    root = repo_root()
+    lines, installed = install(root, force=args.force)
+    if installed:
+        lines += set_up_repository(root)
+    print("\n".join(lines))
+    return EXIT_OK if installed else EXIT_FINDINGS
+
+
+def revert(args: argparse.Namespace) -> int:
+    """``git revert`` of the code only: the session logs stay as HEAD has them, then commit (hooks run)."""
+    from .. import _git
+    from .._paths import SESSIONS_DIR
+
+    root = repo_root()
+    if _git.rev_parse(args.commit, cwd=root) is None:
+        raise UsageError(f"{args.commit} is not a commit")
+    _git.run(("revert", "--no-commit", "--end-of-options", args.commit), cwd=root, check=False)
+    # the session logs as HEAD has them: this also settles conflicts inside them
+    _git.run(("checkout", "HEAD", "--", SESSIONS_DIR.as_posix()), cwd=root, check=False)
+    unmerged = _git.run(("diff", "--name-only", "--diff-filter=U"), cwd=root).decode().split()
+    if unmerged:
+        print(
+            f"sessionlog revert: conflicts in {', '.join(unmerged)}; resolve them, then `git commit` "
+            "(the session logs are already as HEAD has them)",
+            file=sys.stderr,
+        )
+        return EXIT_FINDINGS
+    if args.no_commit:
+        print("sessionlog revert: code reverted, session logs kept; review and `git commit`")
+        return EXIT_OK
+    _git.run(("commit", "--no-edit", "--quiet"), cwd=root)
+    print(f"sessionlog revert: reverted {args.commit}, session logs kept")
+    return EXIT_OK
+
+
+def init(args: argparse.Namespace) -> int:
+    from .._install import FRAMEWORK_INSTALL, TRAILER_HOOK, install, set_up_repository
+
+    root = repo_root()
+    lines = set_up_repository(root)
+    if (root / ".pre-commit-config.yaml").exists() and not args.shims:
+        # The framework runs sessionlog-check; the trailers come from a light shim, a
+        # framework stage fewer per commit. A framework hook already there keeps the stage.
+        more, installed = install(root, hooks=(TRAILER_HOOK,), force=args.force)
+        if not installed:
+            more = [
+                f"{TRAILER_HOOK}: the pre-commit framework's hook is there; list sessionlog-prepare-commit-msg in "
+                ".pre-commit-config.yaml for the session trailers (or `sessionlog init --force` for the light shim)"
+            ]
+        lines += more
+        lines.append(f"sessionlog-check runs through the pre-commit framework: list it and run `{FRAMEWORK_INSTALL}`")
+        installed = True
+    else:
+        more, installed = install(root, force=args.force)
+        lines += more
+    lines.append("appends are spooled in the git directory and sealed into the session files by each commit")
+    print("\n".join(lines))
+    return EXIT_OK if installed else EXIT_FINDINGS
+
+
+def activate(args: argparse.Namespace) -> int:
+    from .._ids import agent_error, session_id_error
+    from .._repo_events import set_active
+
+    if args.session is None:
+        set_active(repo_root(), None, None)
+        print("sessionlog: no active session on this branch")
+        return EXIT_OK
+    problem = session_id_error(args.session) or (agent_error(args.agent) if args.agent else None)
+    if problem:
+        raise UsageError(problem)
+    set_active(repo_root(), args.session, args.agent)
+    print(f"sessionlog: {args.session} is the active session on this branch")
+    return EXIT_OK
+
+
+def flush(args: argparse.Namespace) -> int:
+    from .._repo_events import flush
+
+    written, problems = flush(repo_root(), stage=not args.no_stage)
+    for path in written:
+        print(path)
+    for problem in problems:
+        print(f"sessionlog flush: left spooled: {problem}", file=sys.stderr)
+    return EXIT_FINDINGS if problems else EXIT_OK
