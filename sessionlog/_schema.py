@@ -116,28 +116,34 @@ class EventSchema:
             return False
 
     def error(self, event: Any) -> str | None:
-        """Return ``"$.path: message"`` for an invalid event, None for a valid one."""
+        """Return ``"$.path: message"`` for an invalid event (the best match), None for a valid one."""
+        found = self.errors(event, best_only=True)
+        return found[0] if found else None
+
+    def errors(self, event: Any, *, best_only: bool = False) -> list[str]:
+        """Every ``"$.path: message"`` of an invalid event, in document order (as check-jsonschema
+        reports them); none for a valid one."""
         if self.is_valid(event):
-            return None
+            return []
         problem = unrepresentable(event)
         if problem is not None:
-            return problem
-        return self._explain(event)
+            return [problem]
+        return self._explain(event, best_only=best_only) or [f"rejected by {self.name}"]
 
-    def _explain(self, event: Any) -> str:
+    def _explain(self, event: Any, *, best_only: bool) -> list[str]:
         if self.name != _BUILTIN_NAME and _has_patterns(self.schema):
             # a repository's patterns are not run through Python's backtracking re
-            for error in self._fast.iter_errors(event):
-                return f"{json_path(error.instance_path)}: {error.message}"
-            return f"rejected by {self.name}"
+            fast = [f"{json_path(e.instance_path)}: {e.message}" for e in self._fast.iter_errors(event)]
+            return fast[:1] if best_only else fast
         import jsonschema  # deferred: ~90 ms to import, needed only for messages
 
         cls = jsonschema.validators.validator_for(self.schema)
         validator = cls(self.schema, format_checker=cls.FORMAT_CHECKER)
-        best = jsonschema.exceptions.best_match(validator.iter_errors(event))
-        if best is None:  # the two validators disagree; trust the stricter one
-            return f"rejected by {self.name}"
-        return f"{json_path(best.absolute_path)}: {best.message}"
+        if best_only:
+            best = jsonschema.exceptions.best_match(validator.iter_errors(event))
+            return [] if best is None else [f"{json_path(best.absolute_path)}: {best.message}"]
+        ordered = sorted(validator.iter_errors(event), key=lambda e: [str(p) for p in e.absolute_path])
+        return [f"{json_path(e.absolute_path)}: {e.message}" for e in ordered]
 
 
 class SchemaSet:
@@ -158,6 +164,13 @@ class SchemaSet:
             if problem is not None:
                 problem = f"{problem} (rule of {self.extra.name})"
         return problem
+
+    def errors(self, event: Any) -> list[str]:
+        """Every schema error of *event*: the built-in schema's, then the repository's."""
+        found = self.builtin.errors(event)
+        if self.extra is not None:
+            found += [f"{problem} (rule of {self.extra.name})" for problem in self.extra.errors(event)]
+        return found
 
 
 @functools.lru_cache(maxsize=1)

@@ -91,18 +91,17 @@ class LineChecker:
             self.previous_line = raw
             return
         self.events += 1
-        problem = self.schemas.error(event)
-        if problem is not None:
-            if problem.startswith("$.timestamp:") and _naive(event.get("timestamp")):
-                problem += " (it has no UTC offset, so it is ambiguous; queries read it as UTC)"
-            self._add(line_no, problem)
+        problems = self.schemas.errors(event)
+        for found in problems:
+            ambiguous = found.startswith("$.timestamp:") and _naive(event.get("timestamp"))
+            self._add(line_no, found + (" (no UTC offset: ambiguous; queries read it as UTC)" if ambiguous else ""))
         problem = chain_problem(event, line_no, self.previous_line, self.session_id, chained_before=self.chained_before)
         if problem is not None:
             self._add(line_no, problem)
         if "seq" in event:
             self.chained_before = True
-        else:
-            self.unchained += 1
+        elif not problems:
+            self.unchained += 1  # a valid line that predates the chain
         kinds = self.redactor.find(event) if self.redactor is not None else []
         if kinds:
             self._add(

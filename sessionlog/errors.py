@@ -34,6 +34,10 @@ class UnknownEvent(UsageError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class NotFound(SessionlogError):
+    """A session or event that does not exist: said, with exit code 1, never answered with silence."""
+
+
 class ConfigError(SessionlogError, ValueError):
     """A repository's schema or secret rules that cannot be used."""
 

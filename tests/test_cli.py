@@ -9,7 +9,7 @@ import pytest
 from conftest import shared
 from gitrepo import Repo
 
-from sessionlog import SessionLogger
+from sessionlog import LogManager, SessionLogger
 from sessionlog.cli import main
 
 
@@ -103,6 +103,7 @@ def test_archive_restore_stats_session_id(tmp_path: Path, capsys: pytest.Capture
     assert main([*base, "stats"]) == 0
     assert json.loads(capsys.readouterr().out)["archived_sessions"] == 1
     assert main([*base, "restore", "old"]) == 0
+    assert capsys.readouterr().out == "old: restored\n"  # a person is told it worked
     assert main([*base, "restore", "old"]) == 1
     assert main(["session-id", "claude"]) == 0
     assert capsys.readouterr().out.startswith("claude_")
@@ -170,3 +171,148 @@ def test_usage_errors_outside_git_and_unknown_revisions(tmp_path: Path) -> None:
         assert json.loads(out.stdout) == {"ok": True, "findings": []}
     gh = repo.run(*run, "verify", "-o", "github", str(repo.file("s1")))
     assert gh.returncode == 0 and gh.stdout == ""
+
+
+def _two_sessions(tmp_path: Path) -> tuple[SessionLogger, str]:
+    logger = SessionLogger(tmp_path, spool=False)
+    first = logger.append_event("s1", "user_message", "user", "terminal", data={"message": "ship the fix"})
+    second = logger.append_event(
+        "s1",
+        "decision",
+        "claude_code",
+        "plan",
+        data={"choice": "patch the parser"},
+        dependencies={"depends_on": [first.event_id]},  # type: ignore[list-item]
+    )
+    third = logger.append_event(
+        "s1",
+        "tool_call",
+        "claude_code",
+        "Bash",
+        data={"command": "pytest -q"},
+        dependencies={"depends_on": [second.event_id, first.event_id]},  # type: ignore[list-item]
+        open_commitments=[{"commitment": "open a PR", "status": "pending"}],
+    )
+    logger.append_event("s2", "error", "codex", "x", failure_ledger=[{"attempt": "a", "failure_reason": "b"}])
+    return logger, str(third.event_id)
+
+
+def test_sessions_lists_every_session(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _two_sessions(tmp_path)
+    assert main(["--dir", str(tmp_path), "sessions"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["SESSION", "AGENTS", "EVENTS", "FIRST", "LAST", "OPEN", "FAILURES"]
+    assert out[1].split()[:3] == ["s1", "claude_code,user", "3"] and out[1].split()[-2:] == ["1", "0"]
+    assert out[2].split()[:3] == ["s2", "codex", "1"] and out[2].split()[-2:] == ["0", "1"]
+    assert main(["--dir", str(tmp_path), "sessions", "-o", "json"]) == 0
+    assert [r["session_id"] for r in json.loads(capsys.readouterr().out)] == ["s1", "s2"]
+
+
+def test_why_prints_the_causes_as_a_tree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, last = _two_sessions(tmp_path)
+    assert main(["--dir", str(tmp_path), "why", last]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(last) and "tool_call  claude_code  pytest -q" in lines[0]
+    assert lines[1].startswith("├─ ") and "decision  claude_code  patch the parser" in lines[1]
+    assert lines[2].startswith("│  └─ ") and "user_message  user  ship the fix" in lines[2]
+    assert lines[3].startswith("└─ ") and lines[3].endswith("(shown above)")
+    assert main(["--dir", str(tmp_path), "why", "evt_missing"]) == 1
+    assert "no event 'evt_missing' in any session" in capsys.readouterr().err
+
+
+def test_query_all_and_missing_sessions_are_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _two_sessions(tmp_path)
+    assert main(["--dir", str(tmp_path), "query", "--all", "--agent", "claude_code"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    for command in (["query", "nope"], ["commitments", "nope"], ["failures", "nope"], ["tail", "nope"]):
+        assert main(["--dir", str(tmp_path), *command]) == 1, command
+        assert "no session 'nope'" in capsys.readouterr().err
+    assert main(["--dir", str(tmp_path), "query", "s1", "--all"]) == 2
+    assert main(["--dir", str(tmp_path), "failures", "s1"]) == 0
+    assert capsys.readouterr().out == "s1: no failures\n"
+
+
+def test_tail_follows_new_events(tmp_path: Path) -> None:
+    import time
+
+    logger, _ = _two_sessions(tmp_path)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sessionlog",
+            "--dir",
+            str(tmp_path),
+            "tail",
+            "s1",
+            "-n",
+            "1",
+            "-f",
+            "--interval",
+            "0.1",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert json.loads(proc.stdout.readline())["event_type"] == "tool_call"  # the last one
+        time.sleep(0.3)
+        logger.append_event("s1", "state_change", "codex", "later")
+        assert json.loads(proc.stdout.readline())["provenance"]["source"] == "later"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_archive_chosen_sessions_and_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _two_sessions(tmp_path)
+    base = ["--dir", str(tmp_path)]
+    assert main([*base, "archive", "--older-than", "-1"]) == 2
+    assert main([*base, "archive"]) == 2
+    assert main([*base, "archive", "--older-than", "30"]) == 0
+    assert "nothing to archive" in capsys.readouterr().out
+    assert main([*base, "archive", "s2", "nope"]) == 1
+    out = capsys.readouterr().out
+    assert "s2: archived" in out and "nope: skipped: no session" in out
+    assert (tmp_path / "archive" / "s2.jsonl.gz").is_file()
+    with pytest.raises(SystemExit) as exited:  # argparse's own usage error
+        main(
+            [
+                *base,
+                "append",
+                "--session",
+                "s",
+                "--type",
+                "tool_call",
+                "--agent",
+                "a",
+                "--source",
+                "x",
+                "--data",
+                "{}",
+                "--data",
+                '{"b": 1}',
+            ]
+        )
+    assert exited.value.code == 2 and "--data given twice" in capsys.readouterr().err
+
+
+def test_verify_a_folder_and_an_archive_with_every_schema_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _two_sessions(tmp_path)
+    LogManager(tmp_path).archive_session("s2")
+    assert main(["verify", str(tmp_path)]) == 0
+    assert "2 file(s), 4 event(s): no problems" in capsys.readouterr().err  # s1, and s2's archive
+    bad = {"event_id": "nope", "timestamp": "noon", "event_type": "chat", "provenance": {"source": "x", "agent": "u"}}
+    (tmp_path / "s3.jsonl").write_text(json.dumps(bad) + "\n")
+    assert main(["verify", "--anchor", "", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    mine = [line for line in captured.out.splitlines() if "s3.jsonl:1:" in line]
+    assert {m.split(": ", 1)[1].split(":")[0] for m in mine} >= {"$.event_id", "$.event_type", "$.timestamp"}
+    assert "3 file(s), 5 event(s): 1 with problems" in captured.err
+    assert main(["verify", str(tmp_path / "archive" / "s2.jsonl.gz")]) == 0
+    assert "1 file(s), 1 event(s): no problems" in capsys.readouterr().err

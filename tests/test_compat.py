@@ -111,4 +111,4 @@ def test_timestamps_without_an_offset_are_read_as_utc_and_called_ambiguous(tmp_p
         assert len(logger.query_events("s", after_timestamp="2025-12-10T17:00:00Z")) == 1
         assert logger.query_events("s", after_timestamp="2025-12-10T18:00:00Z") == []
         report = logger.verify_session("s")
-    assert not report.ok and "no UTC offset, so it is ambiguous; queries read it as UTC" in str(report.findings[0])
+    assert not report.ok and "no UTC offset: ambiguous; queries read it as UTC" in str(report.findings[0])

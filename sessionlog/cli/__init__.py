@@ -17,6 +17,21 @@ from ..errors import run_command
 from . import _logs, _repo, _storage
 
 
+class _Once(argparse.Action):
+    """An option that may be given once: a second value is an error, never silently the winner."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(f"{option_string} given twice; put everything in one JSON value")
+        setattr(namespace, self.dest, values)
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -60,13 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agent", required=True)
     p.add_argument("--source", required=True)
     for name in OPTIONAL_BLOCKS:
-        p.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="JSON")
+        p.add_argument(
+            f"--{name.replace('_', '-')}", dest=name, metavar="JSON", action=_Once, help=f"the {name} block, as JSON"
+        )
     p.set_defaults(func=_logs.append)
 
     p = sub.add_parser("query", help="print matching events as JSON lines")
-    p.add_argument("session")
-    p.add_argument("--type")
-    p.add_argument("--agent")
+    p.add_argument("session", nargs="?", help="the session to query (or --all)")
+    p.add_argument("--all", action="store_true", help="query every live session")
+    p.add_argument("--type", help="only events of this event_type")
+    p.add_argument("--agent", help="only events by this agent")
     p.add_argument("--after", help="exclusive lower bound, e.g. 2025-12-10T12:00:00Z")
     p.add_argument("--before", help="exclusive upper bound")
     p.set_defaults(func=_logs.query)
@@ -77,11 +95,38 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("session")
-        p.add_argument("-o", "--output", choices=("text", "json"), default="text")
+        p.add_argument("-o", "--output", choices=("text", "json"), default="text", help="a list for people, or JSON")
         p.set_defaults(func=func)
 
-    p = sub.add_parser("archive", help="archive sessions whose last event is older than N days")
-    p.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+    p = sub.add_parser("sessions", help="every live session: agents, events, activity, open commitments, failures")
+    p.add_argument("-o", "--output", choices=("text", "json"), default="text", help="a table for people, or JSON")
+    p.set_defaults(func=_logs.sessions)
+
+    p = sub.add_parser("why", help="the causes of an event (dependencies.depends_on, followed back) as a tree")
+    p.add_argument("event_id")
+    p.add_argument("--session", help="the event's session (default: look in every live session)")
+    p.set_defaults(func=_logs.why)
+
+    p = sub.add_parser("tail", help="the last events of a session as JSON lines; -f follows new ones")
+    p.add_argument("session")
+    p.add_argument("-n", "--lines", type=int, default=10, help="how many of the last events to print first (10)")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing events as they are logged")
+    p.add_argument("--interval", type=float, default=0.5, help=argparse.SUPPRESS)
+    p.set_defaults(func=_logs.tail)
+
+    _add_storage_commands(sub)
+    _add_git_commands(sub)
+
+    p = sub.add_parser("session-id", help="print a new <agent>_<YYYYMMDD>_<HHMM> session id")
+    p.add_argument("agent")
+    p.set_defaults(func=_logs.session_id)
+    return parser
+
+
+def _add_storage_commands(sub: Any) -> None:
+    p = sub.add_parser("archive", help="archive chosen sessions, or those whose last event is older than N days")
+    p.add_argument("sessions", nargs="*", metavar="SESSION", help="sessions to archive now")
+    p.add_argument("--older-than", type=float, metavar="DAYS", help="archive every session idle this long")
     p.add_argument("--dry-run", action="store_true", help="say what would happen; change nothing")
     p.add_argument("--delete", action="store_true", help="delete instead of archiving (not recoverable)")
     p.set_defaults(func=_storage.archive)
@@ -92,13 +137,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("stats", help="storage statistics as JSON")
     p.set_defaults(func=_storage.stats)
-
-    _add_git_commands(sub)
-
-    p = sub.add_parser("session-id", help="print a new <agent>_<YYYYMMDD>_<HHMM> session id")
-    p.add_argument("agent")
-    p.set_defaults(func=_logs.session_id)
-    return parser
 
 
 def _add_git_commands(sub: Any) -> None:

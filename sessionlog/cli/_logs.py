@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
+import time
+import zlib
 from pathlib import Path
+from typing import Any
 
 import orjson
 
+from .._archive import ARCHIVE_SUFFIX, gunzip_file
+from .._commitcheck import MAX_SESSION_BYTES
 from .._ids import make_session_id
-from .._logger import OPTIONAL_BLOCKS
-from .._paths import repo_redactor, repo_schema_for
+from .._logger import OPTIONAL_BLOCKS, SessionLogger
+from .._paths import ARCHIVE_DIR, repo_redactor, repo_schema_for
+from .._redact import Redactor
 from .._report import render
 from .._schema import SchemaSet, load_schemas
-from .._verify import anchor_problem, verify_file
-from ..errors import EXIT_FINDINGS, EXIT_OK
-from ._common import dir_of, json_arg, logger_of, out_json
+from .._types import Event
+from .._verify import SUFFIX, Finding, VerifyReport, anchor_problem, verify_file
+from ..errors import EXIT_FINDINGS, EXIT_OK, NotFound, UsageError
+from ._common import dir_of, json_arg, logger_of, out_json, print_table
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -30,17 +38,22 @@ def verify(args: argparse.Namespace) -> int:
     def schemas_for(path: Path) -> SchemaSet:
         # --schema, else the repository schema beside the sessions folder the file lives in;
         # each schema file is loaded and compiled once, however many logs share it
-        schema = Path(args.schema) if args.schema else repo_schema_for(path.parent)
+        schema = Path(args.schema) if args.schema else repo_schema_for(_sessions_folder(path))
         if schema not in loaded:
             loaded[schema] = load_schemas(schema)
         return loaded[schema]
 
-    reports = [verify_file(Path(p), schemas_for(Path(p)), redactor=repo_redactor(Path(p).parent)) for p in args.paths]
-    if args.anchor:
-        for report in reports:
-            problem = anchor_problem(Path(report.path), args.anchor) if Path(report.path).is_file() else None
-            if problem is not None:
-                report.findings.append(problem)
+    reports = []
+    for path in _verify_targets([Path(p) for p in args.paths]):
+        folder = _sessions_folder(path)
+        if path.name.endswith(ARCHIVE_SUFFIX):
+            reports.append(_verify_archive(path, schemas_for(path), repo_redactor(folder)))
+            continue
+        report = verify_file(path, schemas_for(path), redactor=repo_redactor(folder))
+        problem = anchor_problem(path, args.anchor) if args.anchor and path.is_file() else None
+        if problem is not None:
+            report.findings.append(problem)
+        reports.append(report)
     if args.output == "json":
         out_json(
             [
@@ -62,7 +75,45 @@ def verify(args: argparse.Namespace) -> int:
                     f"{report.path}: note: {report.unchained} legacy line(s) without chain fields "
                     "(written before sessionlog; valid, but not hash-chained)"
                 )
-    return EXIT_FINDINGS if any(not r.ok for r in reports) else EXIT_OK
+    bad = sum(not r.ok for r in reports)
+    if not args.quiet and args.output == "text":
+        events = sum(r.events for r in reports)
+        verdict = f"{bad} with problems" if bad else "no problems"
+        print(f"sessionlog verify: {len(reports)} file(s), {events} event(s): {verdict}", file=sys.stderr)
+    return EXIT_FINDINGS if bad else EXIT_OK
+
+
+def _verify_targets(paths: list[Path]) -> list[Path]:
+    """The files to verify: each file named, and the logs (and archives) of each folder named."""
+    targets: list[Path] = []
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            found = sorted(path.glob(f"*{SUFFIX}")) + sorted((path / ARCHIVE_DIR).glob(f"*{ARCHIVE_SUFFIX}"))
+            if not found:
+                raise NotFound(f"{path}: no session logs ({SUFFIX}) or archives in it")
+            targets += found
+        else:
+            targets.append(path)
+    return targets
+
+
+def _sessions_folder(path: Path) -> Path:
+    """The sessions folder a log or an archive lives in."""
+    return path.parent.parent if path.parent.name == ARCHIVE_DIR else path.parent
+
+
+def _verify_archive(path: Path, schemas: SchemaSet, redactor: Redactor) -> VerifyReport:
+    """An archive's decompressed lines, checked as the log they were (its name is the log's plus .gz)."""
+    try:
+        content = gunzip_file(path, MAX_SESSION_BYTES)
+    except (OSError, EOFError, zlib.error) as exc:
+        return VerifyReport(str(path), [Finding(str(path), 0, f"not a readable gzip file: {exc}")], 0, 0)
+    if content is None:
+        return VerifyReport(str(path), [Finding(str(path), 0, "larger than 256 MiB once decompressed")], 0, 0)
+    lines = enumerate(io.BytesIO(content), start=1)
+    return verify_file(
+        path.with_name(path.name.removesuffix(".gz")), schemas, redactor=redactor, lines=lines, label=str(path)
+    )
 
 
 def append(args: argparse.Namespace) -> int:
@@ -76,38 +127,191 @@ def append(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _known(logger: SessionLogger, session: str) -> None:
+    """Silence is not an answer: a session that does not exist is said to be missing."""
+    if session not in logger.list_sessions():
+        raise NotFound(f"no session {session!r} in {logger.base_dir}")
+
+
 def query(args: argparse.Namespace) -> int:
     logger = logger_of(args)
-    events = logger.query_events(
-        args.session,
-        event_type=args.type,
-        agent=args.agent,
-        after_timestamp=args.after,
-        before_timestamp=args.before,
-    )
-    for event in events:
-        sys.stdout.write(orjson.dumps(event).decode() + "\n")
-    for error in events.errors:
-        print(f"{logger.session_path(args.session)}:{error.line}: {error.message}", file=sys.stderr)
-    return EXIT_FINDINGS if events.errors else EXIT_OK
+    if args.all == (args.session is not None):
+        raise UsageError("name a SESSION or give --all, not both")
+    sessions = logger.list_sessions() if args.all else [args.session]
+    errors = 0
+    for session in sessions:
+        events = logger.query_events(
+            session,
+            event_type=args.type,
+            agent=args.agent,
+            after_timestamp=args.after,
+            before_timestamp=args.before,
+        )
+        if not args.all and not events and not events.errors:
+            _known(logger, session)  # the bounds were checked first: a usage error comes before this
+        for event in events:
+            sys.stdout.write(orjson.dumps(event).decode() + "\n")
+        for error in events.errors:
+            print(f"{logger.session_path(session)}:{error.line}: {error.message}", file=sys.stderr)
+        errors += len(events.errors)
+    return EXIT_FINDINGS if errors else EXIT_OK
 
 
 def commitments(args: argparse.Namespace) -> int:
-    open_ = logger_of(args).get_open_commitments(args.session)
+    logger = logger_of(args)
+    _known(logger, args.session)
+    open_ = logger.get_open_commitments(args.session)
     if args.output == "json":
         out_json(open_)
-    for c in open_ if args.output == "text" else ():
-        print(f"- [{c['status']}] {c['commitment']}  (line {c['event']['line']})")
+        return EXIT_OK
+    for c in open_:
+        due = f", due {c['due']}" if c.get("due") else ""
+        print(f"- [{c['status']}] {c['commitment']}  (line {c['event']['line']}{due})")
+    if not open_:
+        print(f"{args.session}: no open commitments")
     return EXIT_OK
 
 
 def failures(args: argparse.Namespace) -> int:
-    failures = logger_of(args).get_failure_history(args.session)
+    logger = logger_of(args)
+    _known(logger, args.session)
+    history = logger.get_failure_history(args.session)
     if args.output == "json":
-        out_json(failures)
-    for f in failures if args.output == "text" else ():
+        out_json(history)
+        return EXIT_OK
+    for f in history:
         print(f"- {f['attempt']}: {f['failure_reason']}  (line {f['event']['line']})")
+    if not history:
+        print(f"{args.session}: no failures")
     return EXIT_OK
+
+
+def sessions(args: argparse.Namespace) -> int:
+    """Every live session with its agents, size in events, activity, open commitments and failures."""
+    logger = logger_of(args)
+    rows: list[dict[str, Any]] = []
+    for session in logger.list_sessions():
+        events = logger.read_session(session)
+        stamps = sorted(str(e["timestamp"]) for e in events if isinstance(e.get("timestamp"), str))
+        agents = sorted(
+            {str(e.get("provenance", {}).get("agent")) for e in events if isinstance(e.get("provenance"), dict)}
+        )
+        rows.append(
+            {
+                "session_id": session,
+                "agents": agents,
+                "events": len(events),
+                "first": stamps[0] if stamps else None,
+                "last": stamps[-1] if stamps else None,
+                "open_commitments": len(logger.get_open_commitments(session)),
+                "failures": len(logger.get_failure_history(session)),
+            }
+        )
+    if args.output == "json":
+        out_json(rows)
+        return EXIT_OK
+    if not rows:
+        print(f"no sessions in {logger.base_dir}")
+        return EXIT_OK
+    table = [("SESSION", "AGENTS", "EVENTS", "FIRST", "LAST", "OPEN", "FAILURES")]
+    table += [
+        (
+            r["session_id"],
+            ",".join(r["agents"]),
+            str(r["events"]),
+            (r["first"] or "-")[:19],
+            (r["last"] or "-")[:19],
+            str(r["open_commitments"]),
+            str(r["failures"]),
+        )
+        for r in rows
+    ]
+    print_table(table)
+    return EXIT_OK
+
+
+def why(args: argparse.Namespace) -> int:
+    """The causes of an event (its ``dependencies.depends_on``, followed back) as a tree."""
+    logger = logger_of(args)
+    candidates = [args.session] if args.session else logger.list_sessions()
+    if args.session:
+        _known(logger, args.session)
+    for session in candidates:
+        by_id = {e.get("event_id"): e for e in logger.read_session(session) if isinstance(e.get("event_id"), str)}
+        if args.event_id in by_id:
+            for line in cause_tree(by_id, args.event_id):
+                print(line)
+            return EXIT_OK
+    where = f"session {args.session!r}" if args.session else f"any session in {logger.base_dir}"
+    raise NotFound(f"no event {args.event_id!r} in {where}")
+
+
+def cause_tree(by_id: dict[object, Event], event_id: str) -> list[str]:
+    """Lines of the tree under *event_id*: each event, then what it depends on, indented."""
+    lines: list[str] = []
+    seen: set[str] = set()
+
+    def visit(current: str, prefix: str, last: bool, top: bool) -> None:
+        event = by_id.get(current)
+        branch = "" if top else ("└─ " if last else "├─ ")
+        if event is None:
+            lines.append(f"{prefix}{branch}{current}  (not in this session)")
+            return
+        again = current in seen
+        lines.append(f"{prefix}{branch}{describe(event)}" + ("  (shown above)" if again else ""))
+        if again:
+            return
+        seen.add(current)
+        deps = event.get("dependencies")
+        parents = deps.get("depends_on", []) if isinstance(deps, dict) else []
+        parents = [p for p in parents if isinstance(p, str)]
+        child_prefix = prefix if top else prefix + ("   " if last else "│  ")
+        for index, parent in enumerate(parents):
+            visit(parent, child_prefix, index == len(parents) - 1, False)
+
+    visit(event_id, "", True, True)
+    return lines
+
+
+def describe(event: Event) -> str:
+    """``evt_…  decision  claude_code  what it was about`` on one line."""
+    provenance: dict[str, Any] = event["provenance"] if isinstance(event.get("provenance"), dict) else {}
+    data: dict[str, Any] = event["data"] if isinstance(event.get("data"), dict) else {}
+    gist = next(
+        (
+            str(data[k])
+            for k in ("summary", "decision", "choice", "message", "command", "commitment", "kind")
+            if k in data
+        ),
+        "",
+    )
+    gist = " ".join(gist.split())
+    gist = gist if len(gist) <= 70 else gist[:69] + "…"
+    return f"{event.get('event_id')}  {event.get('event_type')}  {provenance.get('agent', '?')}  {gist}".rstrip()
+
+
+def tail(args: argparse.Namespace) -> int:
+    """The last events of a session as JSON lines; with ``-f``, then each new one as it is logged."""
+    logger = logger_of(args)
+    _known(logger, args.session)
+    events = logger.read_session(args.session)
+    for event in events[-args.lines :] if args.lines else []:
+        sys.stdout.write(orjson.dumps(event).decode() + "\n")
+    sys.stdout.flush()
+    if not args.follow:
+        return EXIT_OK
+    shown = len(events)
+    try:
+        while True:
+            time.sleep(args.interval)
+            events = logger.read_session(args.session)
+            for event in events[shown:]:
+                sys.stdout.write(orjson.dumps(event).decode() + "\n")
+            if len(events) > shown:
+                sys.stdout.flush()
+            shown = max(shown, len(events))
+    except KeyboardInterrupt:
+        return EXIT_OK
 
 
 def session_id(args: argparse.Namespace) -> int:

@@ -8,15 +8,30 @@ from pathlib import Path
 
 from .._manage import LogManager
 from .._paths import default_sessions_dir, repo_schema_for
-from ..errors import EXIT_FINDINGS, EXIT_OK
+from ..errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from ._common import dir_of, out_json
 
 
 def archive(args: argparse.Namespace) -> int:
+    if (args.older_than is None) == (not args.sessions):
+        raise UsageError("name the SESSIONs to archive, or give --older-than DAYS (not both)")
+    if args.older_than is not None and args.older_than < 0:
+        raise UsageError(f"--older-than must be 0 or more days, not {args.older_than:g}")
     manager = LogManager(dir_of(args))
+    if args.sessions:
+        if args.delete or args.dry_run:
+            raise UsageError("--delete and --dry-run go with --older-than")
+        failed = 0
+        for session in args.sessions:
+            ok, error = manager.try_archive_session(session)
+            print(f"{session}: archived" if ok else f"{session}: skipped: {error}")
+            failed += not ok
+        return EXIT_FINDINGS if failed else EXIT_OK
     items = manager.plan_cleanup(args.older_than, archive_first=not args.delete, dry_run=args.dry_run)
     for item in items:
         print(f"{item.session_id}: {item.action} (last event {item.last_event})")
+    if not items:
+        print(f"nothing to archive: no session's last event is older than {args.older_than:g} day(s)")
     return EXIT_FINDINGS if any(i.action.startswith("skipped") for i in items) else EXIT_OK
 
 
@@ -24,7 +39,9 @@ def restore(args: argparse.Namespace) -> int:
     ok, error = LogManager(dir_of(args)).try_restore_session(args.session)
     if not ok:
         print(f"sessionlog restore: {error}", file=sys.stderr)
-    return EXIT_OK if ok else EXIT_FINDINGS
+        return EXIT_FINDINGS
+    print(f"{args.session}: restored")
+    return EXIT_OK
 
 
 def stats(args: argparse.Namespace) -> int:
