@@ -316,3 +316,22 @@ def test_verify_a_folder_and_an_archive_with_every_schema_error(
     assert "3 file(s), 5 event(s): 1 with problems" in captured.err
     assert main(["verify", str(tmp_path / "archive" / "s2.jsonl.gz")]) == 0
     assert "1 file(s), 1 event(s): no problems" in capsys.readouterr().err
+
+
+def test_every_option_has_help_and_the_readme_names_every_command() -> None:
+    import argparse
+
+    from conftest import REPO
+
+    from sessionlog.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    readme = (REPO / "README.md").read_text()
+    for name, sub in commands.items():
+        assert f"sessionlog {name}" in readme or f"| {name} " in readme or f" {name} " in readme, name
+        for action in sub._actions:
+            if not isinstance(action, argparse._HelpAction):
+                assert action.help, f"sessionlog {name} {action.option_strings or action.dest}: no help"
+    for action in parser._actions:
+        assert isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)) or action.help, action

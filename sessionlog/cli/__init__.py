@@ -44,14 +44,18 @@ def _version() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sessionlog", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--dir", help="sessions folder (default: $SESSIONLOG_DIR or <repo>/.ai-agents/sessions)")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {_version()}", help="print the version and exit"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("demo", help="log a small realistic session into a temporary folder and query it")
     p.set_defaults(func=_logs.demo)
 
     p = sub.add_parser("verify", help="check session files on their own: JSON, schema, hash chain")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument(
+        "paths", nargs="+", metavar="PATH", help="session logs (.jsonl), archives (.jsonl.gz) or sessions folders"
+    )
     p.add_argument("--schema", help="an extra schema to apply on top of the built-in one")
     p.add_argument(
         "-o",
@@ -60,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=default_format(),
         help="text (path:LINE: message), github (annotations) or json (one report per file)",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="no notes about legacy lines")
+    p.add_argument("-q", "--quiet", action="store_true", help="no legacy notes and no verdict line, for scripts")
     p.add_argument(
         "--anchor",
         default="HEAD",
@@ -70,10 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_logs.verify)
 
     p = sub.add_parser("append", help="append one event (for shell-only agents); prints its event id")
-    p.add_argument("--session", required=True)
+    p.add_argument("--session", required=True, help="the session to append to (its file name)")
     p.add_argument("--type", required=True, help="event type, e.g. tool_call")
-    p.add_argument("--agent", required=True)
-    p.add_argument("--source", required=True)
+    p.add_argument("--agent", required=True, help="who acted: claude_code, codex, user...")
+    p.add_argument("--source", required=True, help="where it came from: a tool, a file, terminal...")
     for name in OPTIONAL_BLOCKS:
         p.add_argument(
             f"--{name.replace('_', '-')}", dest=name, metavar="JSON", action=_Once, help=f"the {name} block, as JSON"
@@ -94,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("failures", _logs.failures, "failure history of a session"),
     ):
         p = sub.add_parser(name, help=text)
-        p.add_argument("session")
+        p.add_argument("session", help="the session")
         p.add_argument("-o", "--output", choices=("text", "json"), default="text", help="a list for people, or JSON")
         p.set_defaults(func=func)
 
@@ -103,12 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_logs.sessions)
 
     p = sub.add_parser("why", help="the causes of an event (dependencies.depends_on, followed back) as a tree")
-    p.add_argument("event_id")
+    p.add_argument("event_id", help="the event whose causes to show")
     p.add_argument("--session", help="the event's session (default: look in every live session)")
     p.set_defaults(func=_logs.why)
 
     p = sub.add_parser("tail", help="the last events of a session as JSON lines; -f follows new ones")
-    p.add_argument("session")
+    p.add_argument("session", help="the session to print")
     p.add_argument("-n", "--lines", type=int, default=10, help="how many of the last events to print first (10)")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing events as they are logged")
     p.add_argument("--interval", type=float, default=0.5, help=argparse.SUPPRESS)
@@ -118,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_git_commands(sub)
 
     p = sub.add_parser("session-id", help="print a new <agent>_<YYYYMMDD>_<HHMM> session id")
-    p.add_argument("agent")
+    p.add_argument("agent", help="the agent the id is for")
     p.set_defaults(func=_logs.session_id)
     return parser
 
@@ -132,7 +136,7 @@ def _add_storage_commands(sub: Any) -> None:
     p.set_defaults(func=_storage.archive)
 
     p = sub.add_parser("restore", help="move an archived session back")
-    p.add_argument("session")
+    p.add_argument("session", help="the archived session to bring back")
     p.set_defaults(func=_storage.restore)
 
     p = sub.add_parser("stats", help="storage statistics as JSON")
@@ -143,7 +147,7 @@ def _add_git_commands(sub: Any) -> None:
 
     p = sub.add_parser("ci", help="check session logs over a commit range (merges against each parent)")
     p.add_argument("--base", help="old tip (a push's before-SHA, a PR's base); omit or all zeros for the whole history")
-    p.add_argument("--head", default="HEAD")
+    p.add_argument("--head", default="HEAD", help="new tip (default HEAD)")
     p.add_argument("--each-commit", action="store_true", help="check every commit, naming the one at fault")
     p.add_argument(
         "-o",
@@ -157,16 +161,16 @@ def _add_git_commands(sub: Any) -> None:
     p.set_defaults(func=_repo.ci)
 
     p = sub.add_parser("handoff", help="log a handoff carrying open commitments and recent failures forward")
-    p.add_argument("--from", dest="from_agent", required=True)
-    p.add_argument("--to", dest="to_agent", required=True)
-    p.add_argument("--summary")
+    p.add_argument("--from", dest="from_agent", required=True, help="the agent handing over")
+    p.add_argument("--to", dest="to_agent", required=True, help="the agent taking over")
+    p.add_argument("--summary", help="what the next agent needs to know")
     p.add_argument("--session", help="session to log into (default: the active one, else the branch's repository log)")
     p.add_argument("--from-session", help="session whose commitments and failures are carried (default: --session)")
     p.set_defaults(func=_repo.handoff)
 
     p = sub.add_parser("commits", help="commits made in a session (their Sessionlog-Session trailer), newest first")
-    p.add_argument("session")
-    p.add_argument("--rev", default="HEAD")
+    p.add_argument("session", help="the session (its Sessionlog-Session trailer)")
+    p.add_argument("--rev", default="HEAD", help="where to look from (default HEAD)")
     p.set_defaults(func=_repo.commits)
 
     p = sub.add_parser("install-hooks", help="install plain git hook shims (without the pre-commit framework)")
@@ -176,7 +180,7 @@ def _add_git_commands(sub: Any) -> None:
     p = sub.add_parser(
         "revert", help="revert a commit's code but keep every session log line (git revert refuses nothing)"
     )
-    p.add_argument("commit")
+    p.add_argument("commit", help="the commit whose code to revert")
     p.add_argument("--no-commit", action="store_true", help="stop before committing the revert")
     p.set_defaults(func=_repo.revert)
 
@@ -194,8 +198,8 @@ def _add_git_commands(sub: Any) -> None:
     p = sub.add_parser(
         "activate", help="name the active session of this branch (commit trailers, handoffs); no argument clears it"
     )
-    p.add_argument("session", nargs="?")
-    p.add_argument("--agent")
+    p.add_argument("session", nargs="?", help="the session to make active (none: clear it)")
+    p.add_argument("--agent", help="the agent working in it")
     p.set_defaults(func=_repo.activate)
 
     p = sub.add_parser(
