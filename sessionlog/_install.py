@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import shlex
+import shutil
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import _git
-from .errors import StorageError
+from .errors import GitError, StorageError, UsageError
 
 MARKER = "# sessionlog hook shim"
 HOOKS = {
@@ -21,7 +24,8 @@ RETIRED = ("post-commit",)  # shims earlier versions installed
 # The stages the framework runs sessionlog-check at. The trailer hook is a light
 # shim beside the framework (`sessionlog init`): each framework stage costs a
 # commit about 0.3 s of framework start-up (benchmarks/README.md).
-FRAMEWORK_INSTALL = "pre-commit install --hook-type pre-commit --hook-type pre-merge-commit --hook-type pre-push"
+FRAMEWORK_STAGES = ("pre-commit", "pre-merge-commit", "pre-push")
+FRAMEWORK_INSTALL = "pre-commit install " + " ".join(f"--hook-type {stage}" for stage in FRAMEWORK_STAGES)
 TRAILER_HOOK = "prepare-commit-msg"
 GITATTRIBUTES_LINE = ".ai-agents/sessions/** -text"
 
@@ -127,3 +131,69 @@ def set_up_repository(root: Path) -> list[str]:
         done.append(f".gitattributes: added `{GITATTRIBUTES_LINE}` (commit it)")
     mark_logged(root)
     return done
+
+
+FRAMEWORK_CONFIG = ".pre-commit-config.yaml"
+_LISTED = re.compile(r"^\s*-\s*id:\s*sessionlog-check\s*(?:#.*)?$", re.M)
+
+
+def framework_entry(url: str, rev: str, indent: str = "") -> str:
+    return f"{indent}- repo: {url}\n{indent}  rev: {rev}\n{indent}  hooks:\n{indent}  - id: sessionlog-check\n"
+
+
+def merge_framework_entry(root: Path, url: str | None, rev: str | None) -> list[str]:
+    """Make the repository's pre-commit config list sessionlog-check; return what was done.
+
+    The entry is appended as text, so the file's comments and layout stay as they
+    were; where that cannot be done safely (``repos`` is not the last key, or no
+    ``--repo``/``--rev`` was given) the entry to add is named instead.
+    """
+    config = root / FRAMEWORK_CONFIG
+    if config.is_symlink() or not config.is_file():
+        raise StorageError(f"{config} is not a regular file; sessionlog never writes through a link")
+    text = config.read_text()
+    if _LISTED.search(text):
+        return [f"{FRAMEWORK_CONFIG}: lists sessionlog-check already"]
+    if url is None or rev is None:
+        raise UsageError(
+            f"{FRAMEWORK_CONFIG} does not list sessionlog-check: add this under `repos:`, or run "
+            "`sessionlog init --repo URL --rev REV` to have it added:\n"
+            + framework_entry("https://github.com/<owner>/sessionlog", "<tag or sha>")
+        )
+    keys = re.findall(r"^([A-Za-z_][\w-]*):", text, re.M)
+    first_item = re.search(r"^([ \t]*)- repo:", text, re.M)
+    if not keys or keys[-1] != "repos":
+        raise UsageError(
+            f"{FRAMEWORK_CONFIG}: `repos:` is not its last key; add this to it by hand:\n" + framework_entry(url, rev)
+        )
+    indent = first_item.group(1) if first_item else ""
+    merged = text + ("" if text.endswith("\n") else "\n") + framework_entry(url, rev, indent)
+    _check_yaml(merged, url)
+    config.write_text(merged)
+    return [f"{FRAMEWORK_CONFIG}: added sessionlog-check ({url} at {rev})"]
+
+
+def _check_yaml(text: str, url: str) -> None:
+    """With PyYAML at hand (the framework depends on it), make sure the merged file parses as meant."""
+    try:
+        import yaml
+    except ImportError:
+        return
+    try:
+        repos = yaml.safe_load(text).get("repos", [])
+    except (yaml.YAMLError, AttributeError) as exc:
+        raise UsageError(f"{FRAMEWORK_CONFIG}: cannot add the entry safely ({exc}); add it by hand") from exc
+    if not any(isinstance(r, dict) and r.get("repo") == url for r in repos):
+        raise UsageError(f"{FRAMEWORK_CONFIG}: cannot add the entry safely; add it by hand")
+
+
+def install_framework_hooks(root: Path) -> list[str]:
+    """Run the framework's own install for the stages sessionlog-check uses, when it is at hand."""
+    exe = shutil.which("pre-commit")
+    if exe is None:
+        return [f"the pre-commit framework is not on PATH: run `{FRAMEWORK_INSTALL}`"]
+    args = [a for t in FRAMEWORK_STAGES for a in ("--hook-type", t)]
+    proc = subprocess.run([exe, "install", *args], cwd=root, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise GitError(f"`{FRAMEWORK_INSTALL}` failed: {(proc.stderr or proc.stdout).strip()}")
+    return [f"framework hooks installed ({', '.join(FRAMEWORK_STAGES)})"]

@@ -193,6 +193,8 @@ def _add_git_commands(sub: Any) -> None:
     p = sub.add_parser("init", help="set a repository up: .gitattributes, spooled appends, hooks (idempotent)")
     p.add_argument("--shims", action="store_true", help="install plain git hook shims even beside a pre-commit config")
     p.add_argument("--force", action="store_true", help="move other tools' hooks aside")
+    p.add_argument("--repo", help="with --rev: the hook repository to add to an existing .pre-commit-config.yaml")
+    p.add_argument("--rev", help="the tag or commit of --repo to pin")
     p.set_defaults(func=_repo.init)
 
     p = sub.add_parser(

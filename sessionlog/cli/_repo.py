@@ -97,21 +97,30 @@ def revert(args: argparse.Namespace) -> int:
 
 
 def init(args: argparse.Namespace) -> int:
-    from .._install import FRAMEWORK_INSTALL, TRAILER_HOOK, install, set_up_repository
+    from .._install import (
+        FRAMEWORK_CONFIG,
+        TRAILER_HOOK,
+        install,
+        install_framework_hooks,
+        merge_framework_entry,
+        set_up_repository,
+    )
 
     root = repo_root()
-    lines = set_up_repository(root)
-    if (root / ".pre-commit-config.yaml").exists() and not args.shims:
+    framework = (root / FRAMEWORK_CONFIG).exists() and not args.shims
+    lines = merge_framework_entry(root, args.repo, args.rev) if framework else []
+    lines += set_up_repository(root)
+    if framework:
+        lines += install_framework_hooks(root)
         # The framework runs sessionlog-check; the trailers come from a light shim, a
         # framework stage fewer per commit. A framework hook already there keeps the stage.
         more, installed = install(root, hooks=(TRAILER_HOOK,), force=args.force)
         if not installed:
             more = [
                 f"{TRAILER_HOOK}: the pre-commit framework's hook is there; list sessionlog-prepare-commit-msg in "
-                ".pre-commit-config.yaml for the session trailers (or `sessionlog init --force` for the light shim)"
+                f"{FRAMEWORK_CONFIG} for the session trailers (or `sessionlog init --force` for the light shim)"
             ]
         lines += more
-        lines.append(f"sessionlog-check runs through the pre-commit framework: list it and run `{FRAMEWORK_INSTALL}`")
         installed = True
     else:
         more, installed = install(root, force=args.force)
