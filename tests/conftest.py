@@ -14,10 +14,18 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SESSIONLOG_SHARED", REPO.parent / "shared"))
 
 
+_MISSING = (
+    f"uses the reference files and transcripts of {SHARED}, which this checkout does not have "
+    "(set SESSIONLOG_SHARED to that folder)"
+)
+
+
 def shared(*parts: str) -> Path:
+    """A file of the shared reference folder; a test that needs one is skipped, with one reason
+    for all of them (pytest -ra folds identical reasons into one line), when it is absent."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} not present (set SESSIONLOG_SHARED to the shared folder)")
+        pytest.skip(_MISSING)
     return path
 
 
