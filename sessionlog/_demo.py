@@ -103,7 +103,12 @@ def run_demo(base_dir: Path | None = None, *, echo: Callable[[str], None] = prin
             echo(f"  {event['seq']:>2} {event['timestamp']} {event['event_type']:<13} {event['provenance']['agent']}")
         echo(f"\nquery_events(event_type='error'): {len(logger.query_events(session, event_type='error'))} event(s)")
         echo(f"query_events(agent='user'): {len(logger.query_events(session, agent='user'))} event(s)")
-        echo("\nget_open_commitments:")
+        echo("\ncommitment fix-deploy, as logged:")
+        for event in events:
+            for c in event.get("open_commitments", []):
+                if c.get("id") == "fix-deploy":
+                    echo(f"  line {event['seq']}: {c['status']}")
+        echo("get_open_commitments (the latest status of each; completed ones are closed):")
         for c in logger.get_open_commitments(session):
             echo(f"  - {c['commitment']}: {c['status']}")
         echo("\nget_failure_history:")

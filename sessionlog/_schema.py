@@ -238,3 +238,56 @@ def migrate_schema_file(path: Path) -> list[str]:
         out.write(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
     os.replace(tmp, path)
     return [f"{path}: event_id pattern {ORIGINAL_ID_PATTERN} widened to {wide} ({len(old)} place(s))"]
+
+
+BLOCKS_START = "<!-- optional blocks: generated from the schema by `python -m sessionlog._schema`; do not edit -->"
+BLOCKS_END = "<!-- end of optional blocks -->"
+
+
+def blocks_markdown() -> str:
+    """The shape of each optional block, as a Markdown table generated from the built-in schema."""
+    props = builtin_schema()["properties"]
+    rows = ["| block | shape | fields (required in bold) |", "|---|---|---|"]
+    for name in (
+        "data",
+        "causal_steps",
+        "active_constraints",
+        "failure_ledger",
+        "open_commitments",
+        "key_entities",
+        "dependencies",
+    ):
+        block = props[name]
+        if block.get("type") == "array":
+            shape, item = "list of objects", block["items"]
+        elif "additionalProperties" in block and isinstance(block["additionalProperties"], dict):
+            shape, item = "object: name -> object", block["additionalProperties"]
+        else:
+            shape, item = "object", block
+        fields = [
+            _field(key, spec, key in item.get("required", [])) for key, spec in item.get("properties", {}).items()
+        ]
+        rows.append(f"| `{name}` | {shape} | {', '.join(fields) or 'free-form'} |")
+    return "\n".join(rows)
+
+
+def _field(name: str, spec: dict[str, Any], required: bool) -> str:
+    kind = spec.get("type", "any")
+    if kind == "array":
+        kind = f"list of {spec.get('items', {}).get('type', 'any')}"
+    if "enum" in spec:
+        kind = " \\| ".join(str(v) for v in spec["enum"])
+    if spec.get("format"):
+        kind += f" ({spec['format']})"
+    label = f"**`{name}`**" if required else f"`{name}`"
+    return f"{label}: {kind}"
+
+
+def _write_blocks_into_readme(readme: Path) -> None:
+    text = readme.read_text("utf-8")
+    start, end = text.index(BLOCKS_START), text.index(BLOCKS_END)
+    readme.write_text(text[: start + len(BLOCKS_START)] + "\n" + blocks_markdown() + "\n" + text[end:], "utf-8")
+
+
+if __name__ == "__main__":
+    _write_blocks_into_readme(Path(__file__).resolve().parents[1] / "README.md")

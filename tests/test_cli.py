@@ -24,6 +24,9 @@ def test_demo_runs_and_reports(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "read_session: 6 events" in proc.stdout
     assert "- Deploy to production: pending" in proc.stdout
+    opened_then_completed = proc.stdout.split("commitment fix-deploy, as logged:")[1].splitlines()[1:3]
+    assert [line.split(": ")[1] for line in opened_then_completed] == ["in_progress", "completed"]
+    assert "Fix scripts/deploy.sh" not in proc.stdout.split("get_open_commitments")[1].split("get_failure")[0]
     assert "ghp_" not in proc.stdout.split("redacted in the error event")[1]
     assert "verify_session: ok" in proc.stdout
 

@@ -76,3 +76,11 @@ def test_bundled_rules_json_is_the_toml_files_parsed() -> None:
     folder = REPO / "sessionlog" / "rules"
     assert bundled_documents() == {name: tomllib.loads((folder / name).read_text()) for name in BUNDLED_RULES}
     assert (folder / "LICENSE-gitleaks").read_text().startswith("MIT License")
+
+
+def test_the_readme_block_shapes_are_the_schemas() -> None:
+    from sessionlog._schema import BLOCKS_END, BLOCKS_START, blocks_markdown
+
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index(BLOCKS_START) + len(BLOCKS_START) : readme.index(BLOCKS_END)]
+    assert section.strip() == blocks_markdown(), "run `python -m sessionlog._schema` to regenerate it"

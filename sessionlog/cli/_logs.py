@@ -165,7 +165,7 @@ def commitments(args: argparse.Namespace) -> int:
         out_json(open_)
         return EXIT_OK
     for c in open_:
-        due = f", due {c['due']}" if c.get("due") else ""
+        due = f", due {c['due_by']}" if c.get("due_by") else ""
         print(f"- [{c['status']}] {c['commitment']}  (line {c['event']['line']}{due})")
     if not open_:
         print(f"{args.session}: no open commitments")
