@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-ARCHIVE_SUFFIX = ".jsonl.gz"
 _CHUNK = 1 << 20
 
 

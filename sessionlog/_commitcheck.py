@@ -22,7 +22,7 @@ import orjson
 
 from . import _git
 from ._archive import gunzip_bounded
-from ._paths import SESSIONS_DIR, repo_redactor, repo_schema_for
+from ._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SESSIONS_DIR, SUFFIX, repo_redactor, repo_schema_for
 from ._redact import Redactor
 from ._schema import SchemaSet, load_schemas
 from ._verify import Finding, LineChecker
@@ -170,9 +170,9 @@ class Checker:
         if not path.startswith(prefix):
             return None
         rest = path[len(prefix) :]
-        if "/" not in rest and rest.endswith(".jsonl"):
+        if "/" not in rest and rest.endswith(SUFFIX):
             return "session"
-        if rest.startswith("archive/") and rest.count("/") == 1 and rest.endswith((".jsonl.gz", ".jsonl")):
+        if rest.startswith(f"{ARCHIVE_DIR}/") and rest.count("/") == 1 and rest.endswith((ARCHIVE_SUFFIX, SUFFIX)):
             return "archive"  # compressed, or as the original implementation could also write them
         return None
 
@@ -180,7 +180,8 @@ class Checker:
         return f"{self.sessions}/{session_id}.jsonl"
 
     def _archive_paths(self, session_id: str) -> tuple[str, str]:
-        return f"{self.sessions}/archive/{session_id}.jsonl.gz", f"{self.sessions}/archive/{session_id}.jsonl"
+        folder = f"{self.sessions}/{ARCHIVE_DIR}"
+        return f"{folder}/{session_id}{ARCHIVE_SUFFIX}", f"{folder}/{session_id}{SUFFIX}"
 
     def check_changes(self, changes: list[_git.RawChange]) -> list[Finding]:
         by_path = {c.path: c for c in changes}
@@ -296,7 +297,7 @@ class Checker:
 
     def _added_archive(self, session_path: str, by_path: dict[str, _git.RawChange]) -> tuple[str, bytes | None] | None:
         """``(path, content)`` of the session's archive when this change adds it, else None."""
-        for candidate in self._archive_paths(_session_id(session_path, ".jsonl")):
+        for candidate in self._archive_paths(_session_id(session_path, SUFFIX)):
             archive = by_path.get(candidate)
             if archive is not None and archive.status == "A":
                 return archive.path, self._archive_content(archive.path, archive.new_oid)
@@ -357,7 +358,7 @@ class Checker:
 
 
 def _archive_id(path: str) -> str:
-    return _session_id(path, ".jsonl.gz" if path.endswith(".gz") else ".jsonl")
+    return _session_id(path, ARCHIVE_SUFFIX if path.endswith(ARCHIVE_SUFFIX) else SUFFIX)
 
 
 def _session_id(path: str, suffix: str) -> str:

@@ -16,14 +16,14 @@ import orjson
 from . import _queries
 from ._ids import new_event_id, session_id_error, utc_now
 from ._jsonpath import unrepresentable
-from ._paths import default_sessions_dir, repo_redactor, repo_schema_for
+from ._paths import SUFFIX, default_sessions_dir, repo_redactor, repo_schema_for
 from ._reader import ParseError, decode_line, gc_paused, iter_lines, open_session_file
 from ._redact import DEFAULT_SECRET_PATTERNS, SecretPattern
 from ._schema import SchemaError, SchemaSet, load_schemas
 from ._spool import spool_dir, spooled_lines
 from ._store import AppendError, SessionFile
 from ._types import Event
-from ._verify import SUFFIX, VerifyReport, verify_file
+from ._verify import VerifyReport, verify_file
 from .errors import UsageError
 
 DEFAULT_MAX_EVENT_BYTES = 1 << 20

@@ -15,13 +15,12 @@ from typing import Any
 
 import orjson
 
-from ._archive import ARCHIVE_SUFFIX, gunzip_file
+from ._archive import gunzip_file
 from ._ids import session_id_error
-from ._paths import ARCHIVE_DIR, default_sessions_dir
+from ._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SUFFIX, default_sessions_dir
 from ._queries import parse_instant
 from ._spool import spool_dir
 from ._store import AppendError, count_newlines, fsync_dir, last_line, line_start, real_folder
-from ._verify import SUFFIX
 
 log = logging.getLogger("sessionlog")
 

@@ -9,9 +9,15 @@ from pathlib import Path
 from . import _git
 from ._redact import Redactor, SecretPattern
 
+# The layout, in one place: <top>/.ai-agents/sessions/<id>.jsonl, archived as
+# archive/<id>.jsonl.gz (or a plain archive/<id>.jsonl, as the original wrote them),
+# torn tails saved in .recovered/, the repository's own rules in session_context/.
 ENV_DIR = "SESSIONLOG_DIR"
 SESSIONS_DIR = Path(".ai-agents", "sessions")
+SUFFIX = ".jsonl"
 ARCHIVE_DIR = "archive"
+ARCHIVE_SUFFIX = ".jsonl.gz"
+RECOVERED_DIR = ".recovered"
 
 
 def default_sessions_dir() -> Path:

@@ -25,11 +25,11 @@ from typing import NamedTuple
 import orjson
 
 from ._chain import chain_line, line_digest
+from ._paths import RECOVERED_DIR
 from ._spool import seq_of
 from .errors import StorageError
 
 _CHUNK = 1 << 16
-RECOVERED_DIR = ".recovered"
 
 RecoveryEncoder = Callable[[str, dict[str, object]], bytes]
 """Given the session id and facts about a recovered torn tail, return the encoded ``error`` event."""

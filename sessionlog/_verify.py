@@ -9,12 +9,12 @@ from pathlib import Path
 
 from . import _git
 from ._chain import chain_problem
+from ._paths import SUFFIX
 from ._reader import NotASessionFile, ParseError, decode_line, iter_lines, open_session_file
 from ._redact import Redactor
 from ._schema import SchemaSet
 from .errors import GitError
 
-SUFFIX = ".jsonl"
 MAX_FINDINGS = 50  # per file
 
 

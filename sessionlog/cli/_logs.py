@@ -12,16 +12,16 @@ from typing import Any
 
 import orjson
 
-from .._archive import ARCHIVE_SUFFIX, gunzip_file
+from .._archive import gunzip_file
 from .._commitcheck import MAX_SESSION_BYTES
 from .._ids import make_session_id
 from .._logger import OPTIONAL_BLOCKS, SessionLogger
-from .._paths import ARCHIVE_DIR, repo_redactor, repo_schema_for
+from .._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SUFFIX, repo_redactor, repo_schema_for
 from .._redact import Redactor
 from .._report import render
 from .._schema import SchemaSet, load_schemas
 from .._types import Event
-from .._verify import SUFFIX, Finding, VerifyReport, anchor_problem, verify_file
+from .._verify import Finding, VerifyReport, anchor_problem, verify_file
 from ..errors import EXIT_FINDINGS, EXIT_OK, NotFound, UsageError
 from ._common import dir_of, json_arg, logger_of, out_json, print_table
 
