@@ -343,8 +343,8 @@ class SessionLogger:
             return _failure("event is not JSON: it holds raw JSON (orjson.Fragment), which is never written as-is")
         event.clear()
         event.update(plain)
-        if scan and self.redactor is not None and self.redactor.might_contain_secret(body):
-            found = self.redactor.redact(event)
+        if scan and self.redactor is not None:
+            found = self.redactor.redact(event, body)  # one keyword search first: most events stop there
             if found:
                 event["redactions"] = found
                 body = orjson.dumps(event)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -128,6 +129,16 @@ def _compiled(regex: str) -> Any:
     return re2.compile(regex)
 
 
+@functools.cache
+def _compiled_bytes(regex: str) -> Any:
+    """*regex* for searching UTF-8 bytes (the RE2 wrapper searches bytes without re-encoding them)."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile(regex.encode(), options=options)
+
+
 def shannon_entropy(text: str) -> float:
     if not text:
         return 0.0
@@ -207,6 +218,7 @@ class RuleSet:
     _ungated: list[Rule] = field(init=False, default_factory=list)
     _by_keyword: list[list[Rule]] = field(init=False, default_factory=list)
     _keywords: Any = field(init=False, default=None)
+    _words: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         import re2
@@ -224,6 +236,7 @@ class RuleSet:
                 if word not in index:
                     index[word] = self._keywords.Add(re2.escape(word))
         self._keywords.Compile()
+        self._words = list(index)  # position = the keyword's index in the set
         self._by_keyword = [[] for _ in index]
         for rule in self.rules:
             for word in rule.keywords:
@@ -234,11 +247,58 @@ class RuleSet:
         """False when no rule can match anything in *encoded* (a serialized event)."""
         return bool(self._ungated) or self._keywords.Match(encoded) is not None
 
-    def findings(self, text: str) -> Iterator[tuple[int, int, str]]:
-        """``(start, end, rule id)`` of each secret in *text*."""
-        hits = self._keywords.Match(text)
+    @property
+    def has_ungated(self) -> bool:
+        return bool(self._ungated)
+
+    def needs_walk(self, encoded: bytes, words: Sequence[int]) -> bool:
+        """Whether an event whose serialized form is *encoded* (holding keywords *words*) may
+        hold a secret, decided on the whole event at once instead of string by string.
+
+        The event's strings all appear verbatim, quoted, in its JSON once the escapes are
+        undone. A rule that matches inside one of them matches there too: its anchors
+        (``\\b``, an end written as ``$`` or a quote) hold the same beside a ``"``. Rules whose
+        regex has other anchors are not trusted to this and always send the event to the walk.
+        """
+        if self._ungated:
+            return True
+        rules = {id(r): r for w in words for r in self._by_keyword[w]}
+        key_words = [w for w in words if self._words[w] in _SECRET_KEY_WORDS]
+        if any(not _body_safe(r.regex) for r in rules.values()):
+            return True
+        if rules:
+            text = encoded if b"\\" not in encoded else _unescape(encoded).encode("utf-8", "surrogatepass")
+            if any(_compiled_bytes(r.regex).search(text) is not None for r in rules.values()):
+                return True
+        if key_words:
+            raw = encoded.decode("utf-8", "surrogatepass")
+            return any(is_secret_key(_unescape(k.encode())) for k in _compiled(_JSON_KEY).findall(raw))
+        return False
+
+    def may_match(self, text: str, words: Sequence[int]) -> bool:
+        """False when no rule can match *text*: it holds none of *words* and no rule is ungated."""
+        if self._ungated:
+            return True
+        lowered = text.lower()
+        return any(self._words[w] in lowered for w in words)
+
+    def hit_words(self, encoded: bytes | str) -> tuple[int, ...]:
+        """The keywords (their indexes) that occur in *encoded*, found in one pass."""
+        return tuple(self._keywords.Match(encoded) or ())
+
+    def findings(self, text: str, words: Sequence[int] | None = None) -> Iterator[tuple[int, int, str]]:
+        """``(start, end, rule id)`` of each secret in *text*.
+
+        *words*, the keywords already found in the whole event, narrow the search: a
+        string that holds none of them (a substring test) cannot match any rule.
+        """
+        if words is None:
+            present: Iterable[int] = self.hit_words(text)
+        else:
+            lowered = text.lower()  # keywords are ASCII; lower() folds as the set's case-blind match does
+            present = [w for w in words if self._words[w] in lowered]
         candidates: list[Rule] = list(self._ungated)
-        for hit in hits or ():
+        for hit in present:
             candidates += [r for r in self._by_keyword[hit] if r not in candidates]
         for rule in candidates:
             for match in _compiled(rule.regex).finditer(text):
@@ -254,6 +314,28 @@ class RuleSet:
                 if any(a.allows(secret, match.group(0), line) for a in rule.allowlists):
                     continue
                 yield span[0], span[1], rule.id
+
+
+_JSON_ESCAPE = re.compile(r'\\(["\\/bfnrt]|u[0-9a-fA-F]{4})')
+_JSON_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+# a JSON object key in an event's serialized form: a string followed by a colon
+_JSON_KEY = r'"((?:[^"\\]|\\.)*)":'
+
+
+def _unescape(encoded: bytes) -> str:
+    """The serialized event with its JSON string escapes undone."""
+    text = encoded.decode("utf-8", "surrogatepass")
+    if "\\" not in text:
+        return text
+    return _JSON_ESCAPE.sub(lambda m: _JSON_ESCAPES.get(m.group(1)) or chr(int(m.group(1)[1:], 16)), text)
+
+
+@functools.cache
+def _body_safe(regex: str) -> bool:
+    """True when *regex* has no anchor but ``\\b`` and an ending ``|$)``: a match inside a string
+    is then a match in the whole serialized event too (see ``RuleSet.needs_walk``)."""
+    rest = regex.replace("|$)", ")").replace("[^", "[")
+    return not any(anchor in rest for anchor in ("^", "$", "\\A", "\\z", "\\Z", "(?m", "(?s"))
 
 
 def _secret_span(match: Any, group: int) -> tuple[int, int] | None:
@@ -338,26 +420,35 @@ class Redactor:
     def _scrub_key(self, key: str) -> tuple[str, list[str]]:
         return _scrub_key_cached(self.rules, key) if len(key) <= 128 else self.scrub(key)
 
-    def scrub(self, text: str) -> tuple[str, list[str]]:
-        """*text* with its secrets masked, and the rule ids that fired."""
-        return _scrub(self.rules, text)
+    def scrub(self, text: str, words: Sequence[int] | None = None) -> tuple[str, list[str]]:
+        """*text* with its secrets masked, and the rule ids that fired (see ``RuleSet.findings``)."""
+        return _scrub(self.rules, text, words)
 
-    def redact(self, event: dict[str, Any]) -> list[dict[str, str]]:
-        """Redact *event* in place; return ``[{"path", "kind"}, ...]`` of what was removed."""
+    def redact(self, event: dict[str, Any], encoded: bytes | None = None) -> list[dict[str, str]]:
+        """Redact *event* in place (*encoded*: its serialized form, when at hand); return
+        ``[{"path", "kind"}, ...]`` of what was removed."""
+        encoded = encoded if encoded is not None else orjson.dumps(event)
+        words = self.rules.hit_words(encoded)
         found: list[dict[str, str]] = []
+        if not (words or self.rules.has_ungated) or not self.rules.needs_walk(encoded, words):
+            return found
         for key, value in list(event.items()):
             if key in ("event_id", "timestamp", "session_id", "redactions"):
                 continue
-            event[key] = self._walk(value, (key,), found)
+            event[key] = self._walk(value, (key,), found, words)
         return found
 
-    def _walk(self, value: Any, path: tuple[str | int, ...], found: list[dict[str, str]]) -> Any:
+    def _walk(self, value: Any, path: tuple[str | int, ...], found: list[dict[str, str]], words: Sequence[int]) -> Any:
+        """*value* with its secrets masked; the very object when there were none."""
         if isinstance(value, str):
-            clean, kinds = self.scrub(value)
+            if not self.rules.may_match(value, words):
+                return value  # the common case, kept cheap: no keyword of this event in this string
+            clean, kinds = self.scrub(value, words)
             found += [{"path": json_path(path), "kind": kind} for kind in dict.fromkeys(kinds)]
             return clean
         if isinstance(value, dict):
             out: dict[str, Any] = {}
+            changed = False
             for key, child in value.items():
                 name, kinds = self._scrub_key(key)
                 if kinds:
@@ -368,10 +459,12 @@ class Redactor:
                     found.append({"path": json_path((*path, name)), "kind": "secret_field"})
                     out[name] = mask("secret_field")
                 else:
-                    out[name] = self._walk(child, (*path, name), found)
-            return out
+                    out[name] = self._walk(child, (*path, name), found, words)
+                changed = changed or name != key or out[name] is not child
+            return out if changed else value
         if isinstance(value, (list, tuple)):
-            return [self._walk(child, (*path, i), found) for i, child in enumerate(value)]
+            items = [self._walk(child, (*path, i), found, words) for i, child in enumerate(value)]
+            return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
         return value
 
 
@@ -380,8 +473,8 @@ def _scrub_key_cached(rules: RuleSet, key: str) -> tuple[str, list[str]]:
     return _scrub(rules, key)
 
 
-def _scrub(rules: RuleSet, text: str) -> tuple[str, list[str]]:
-    spans = sorted(rules.findings(text))
+def _scrub(rules: RuleSet, text: str, words: Sequence[int] | None = None) -> tuple[str, list[str]]:
+    spans = sorted(rules.findings(text, words))
     if not spans:
         return text, []
     out: list[str] = []
