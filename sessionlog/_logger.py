@@ -13,9 +13,8 @@ from typing import Any
 
 import orjson
 
-from . import _queries
+from . import _pipeline, _queries
 from ._ids import new_event_id, session_id_error, utc_now
-from ._jsonpath import unrepresentable
 from ._paths import SUFFIX, default_sessions_dir, repo_redactor, repo_schema_for
 from ._reader import ParseError, decode_line, gc_paused, iter_lines, open_session_file
 from ._redact import DEFAULT_SECRET_PATTERNS, SecretPattern
@@ -318,39 +317,13 @@ class SessionLogger:
         )
 
     def _encode(self, event: dict[str, Any], *, scan: bool = True) -> bytes | AppendResult:
-        """Serialize, normalize, redact and validate *event* (in place); a refusal comes back as
-        an AppendResult. With ``scan=False`` the caller takes over the cheap secret test."""
+        """The line body of *event* (see ``_pipeline``); a refusal comes back as an AppendResult."""
         try:
-            body = orjson.dumps(event)
-        except (TypeError, orjson.JSONEncodeError) as exc:
-            return _failure(f"event is not JSON: {unrepresentable(event) or exc}")
-        if len(body) + 90 > self.max_event_bytes:  # 90: room for the chain fields; checked before any work
-            return _failure(
-                f"event is {len(body)} bytes encoded; the limit is {self.max_event_bytes} (max_event_bytes)"
+            return _pipeline.encode(
+                event, schemas=self.schemas, redactor=self.redactor, max_bytes=self.max_event_bytes, scan=scan
             )
-        if b"null" in body:  # orjson writes NaN and Infinity as null: look closer
-            problem = unrepresentable(event)
-            if problem is not None:
-                return _failure(f"event is not JSON: {problem}")
-        # What orjson serializes natively (dataclasses, enums, datetimes, UUIDs) becomes plain
-        # JSON here, so what is redacted and validated is exactly what is written. Raw JSON
-        # (orjson.Fragment) would bypass both: it shows as bytes that do not round-trip.
-        try:
-            plain = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            return _failure(f"event is not JSON: it holds raw bytes that are not JSON (orjson.Fragment?): {exc}")
-        if orjson.dumps(plain) != body:
-            return _failure("event is not JSON: it holds raw JSON (orjson.Fragment), which is never written as-is")
-        event.clear()
-        event.update(plain)
-        if scan and self.redactor is not None:
-            found = self.redactor.redact(event, body)  # one keyword search first: most events stop there
-            if found:
-                event["redactions"] = found
-                body = orjson.dumps(event)
-        if not self.schemas.is_valid(event):
-            return _failure(f"invalid event: {self.schemas.error(event) or 'rejected by the schema'}")
-        return body
+        except _pipeline.Refused as exc:
+            return _failure(str(exc))
 
     def _name_problem(self, session_id: str) -> str | None:
         """Why *session_id* cannot name a file: its form, or a secret in it (a file name cannot be redacted)."""
