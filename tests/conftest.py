@@ -15,8 +15,8 @@ SHARED = Path(os.environ.get("SESSIONLOG_SHARED", REPO.parent / "shared"))
 
 
 _MISSING = (
-    f"uses the reference files and transcripts of {SHARED}, which this checkout does not have "
-    "(set SESSIONLOG_SHARED to that folder)"
+    f"runs the examples of the usage guide in {SHARED}/seed, which this checkout does not have "
+    "(set SESSIONLOG_SHARED to the shared folder)"
 )
 
 
@@ -27,6 +27,81 @@ def shared(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(_MISSING)
     return path
+
+
+def _write_original_format(folder: Path) -> None:
+    """Files in the original implementation's format, written here from the facts of its format
+    (reference/original-format/SOURCE.md): ids evt_ + 8 hex digits, naive UTC timestamps with a
+    Z, a confidence in provenance, no session id and no chain fields; a draft-07 schema whose
+    event_id pattern and closed agent list are the original's. Used where ../shared is absent."""
+    import gzip
+    import json
+
+    events = [
+        ("evt_0a1b2c3d", "user_message", "user", "terminal", {"message": "Run the migration"}),
+        ("evt_4e5f6a7b", "tool_call", "claude_code", "./scripts/migrate.sh", {"command": "./scripts/migrate.sh"}),
+        ("evt_8c9d0e1f", "error", "claude_code", "postgres", {"error_code": "57P01", "message": "terminated"}),
+    ]
+    lines = [
+        json.dumps(
+            {
+                "event_id": event_id,
+                "timestamp": f"2025-12-10T17:18:17.9{i}2595Z",
+                "event_type": kind,
+                "provenance": {"source": source, "agent": agent, "confidence": 1.0},
+                "data": data,
+            }
+        )
+        + "\n"
+        for i, (event_id, kind, agent, source, data) in enumerate(events)
+    ]
+    raw = "".join(lines).encode()
+    (folder / "test_session_001.jsonl").write_bytes(raw)
+    (folder / "test_session_001.jsonl.gz").write_bytes(gzip.compress(raw))
+    schema = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "MCP Session Log Schema",
+        "type": "object",
+        "$ref": "#/definitions/event",
+        "definitions": {
+            "event": {
+                "type": "object",
+                "required": ["event_id", "timestamp", "event_type", "provenance"],
+                "properties": {
+                    "event_id": {"type": "string", "pattern": "^evt_[0-9a-f]{8}$"},
+                    "timestamp": {"type": "string", "format": "date-time"},
+                    "provenance": {
+                        "type": "object",
+                        "required": ["source", "agent"],
+                        "properties": {
+                            "source": {"type": "string"},
+                            "agent": {"type": "string", "enum": ["claude_code", "gemini", "codex", "user"]},
+                            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                        },
+                    },
+                },
+            }
+        },
+    }
+    (folder / "SESSION_LOG_SCHEMA.json").write_text(json.dumps(schema, indent=2))
+
+
+_GENERATED: list[Path] = []  # where this run wrote its original-format files, once
+
+
+def original(name: str) -> Path:
+    """A file of the original implementation's format: the real one from ../shared when this
+    checkout has it, else one written in the same format (so a plain clone runs these tests)."""
+    real = SHARED / "reference" / "original-format" / name
+    if real.exists():
+        return real
+    if not _GENERATED:
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="sessionlog-original-format-"))
+        _write_original_format(folder)
+        _GENERATED.append(folder)
+    return _GENERATED[0] / name
 
 
 @pytest.fixture

@@ -143,9 +143,9 @@ def test_fsync_option_writes_the_same_bytes(sessions_dir: Path) -> None:
 
 
 def test_appending_after_legacy_lines_numbers_by_position(logger: SessionLogger) -> None:
-    from conftest import shared
+    from conftest import original
 
-    legacy = shared("reference", "original-format", "test_session_001.jsonl").read_bytes()
+    legacy = original("test_session_001.jsonl").read_bytes()
     logger.base_dir.mkdir(parents=True)
     logger.session_path("old").write_bytes(legacy)
     result = logger.append_event("old", "decision", "claude_code", "x")

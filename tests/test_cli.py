@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import shared
+from conftest import original
 from gitrepo import Repo
 
 from sessionlog import LogManager, SessionLogger
@@ -37,7 +37,7 @@ def test_verify_clean_legacy_and_broken_files(tmp_path: Path, capsys: pytest.Cap
         logger.append_event("good", "tool_call", "claude_code", "x", data={"i": i})
     good = logger.session_path("good")
     assert main(["verify", str(good)]) == 0
-    legacy = shared("reference", "original-format", "test_session_001.jsonl")
+    legacy = original("test_session_001.jsonl")
     assert main(["verify", str(legacy)]) == 0
     assert "3 legacy line(s) without chain fields" in capsys.readouterr().out
 

@@ -155,9 +155,9 @@ def test_error_output_names_file_and_line_for_an_editor(repo: Repo) -> None:
 
 
 def test_legacy_log_committed_then_appended_passes(repo: Repo) -> None:
-    from conftest import shared
+    from conftest import original
 
-    legacy = shared("reference", "original-format", "test_session_001.jsonl").read_bytes()
+    legacy = original("test_session_001.jsonl").read_bytes()
     repo.file("test_session_001").write_bytes(legacy)
     repo.commit("import the original implementation's log")
     repo.log("test_session_001", 2)

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import shared
+from conftest import original
 from gitrepo import Repo
 
 from sessionlog import LogManager, SchemaError, SessionLogger
@@ -76,10 +76,10 @@ def test_a_repository_with_the_original_schema_is_told_to_migrate_then_logs(tmp_
     context = tmp_path / ".ai-agents" / "session_context"
     context.mkdir(parents=True)
     schema = context / "SESSION_LOG_SCHEMA.json"
-    shutil.copy(shared("reference", "original-format", "SESSION_LOG_SCHEMA.json"), schema)
+    shutil.copy(original("SESSION_LOG_SCHEMA.json"), schema)
     sessions = tmp_path / ".ai-agents" / "sessions"
     sessions.mkdir()
-    shutil.copy(shared("reference", "original-format", "test_session_001.jsonl"), sessions)
+    shutil.copy(original("test_session_001.jsonl"), sessions)
     with pytest.raises(SchemaError, match="Run `sessionlog migrate`"):
         SessionLogger(sessions)
     run = [sys.executable, "-m", "sessionlog", "migrate", "--dir", str(sessions)]

@@ -6,7 +6,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conftest import shared
+from conftest import original
 
 from sessionlog import LogManager, SessionLogger
 
@@ -97,10 +97,10 @@ def test_restore_bounds_decompression(logger: SessionLogger) -> None:
 def test_original_implementation_archive_restores(logger: SessionLogger) -> None:
     archive = logger.base_dir / "archive"
     archive.mkdir(parents=True)
-    shutil.copy(shared("reference", "original-format", "test_session_001.jsonl.gz"), archive)
+    shutil.copy(original("test_session_001.jsonl.gz"), archive)
     assert LogManager(logger.base_dir).restore_session("test_session_001")
-    original = shared("reference", "original-format", "test_session_001.jsonl").read_bytes()
-    assert logger.session_path("test_session_001").read_bytes() == original
+    written = original("test_session_001.jsonl").read_bytes()
+    assert logger.session_path("test_session_001").read_bytes() == written
     assert logger.verify_session("test_session_001").ok
 
 

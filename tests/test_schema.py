@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO, shared
+from conftest import REPO, original
 
 from sessionlog import SessionLogger, builtin_schema, verify_file
 from sessionlog._schema import EventSchema, SchemaError, SchemaSet
@@ -18,16 +18,16 @@ def test_packaged_schema_is_identical_to_top_level_copy() -> None:
 
 
 def test_original_implementation_log_stays_valid() -> None:
-    report = verify_file(shared("reference", "original-format", "test_session_001.jsonl"), SchemaSet())
+    report = verify_file(original("test_session_001.jsonl"), SchemaSet())
     assert report.ok, report.findings
     assert (report.events, report.unchained) == (3, 3)
 
 
 def test_original_schema_accepts_its_own_log_as_a_repo_schema() -> None:
-    original = EventSchema.from_file(shared("reference", "original-format", "SESSION_LOG_SCHEMA.json"))
-    path = shared("reference", "original-format", "test_session_001.jsonl")
+    schema = EventSchema.from_file(original("SESSION_LOG_SCHEMA.json"))
+    path = original("test_session_001.jsonl")
     for line in path.read_text().splitlines():
-        assert original.error(json.loads(line)) is None
+        assert schema.error(json.loads(line)) is None
 
 
 BASE = {
