@@ -146,8 +146,26 @@ def test_exit_codes_come_from_one_error_handler(tmp_path: Path, capsys: pytest.C
     assert "Traceback" in err and "crashed (ZeroDivisionError: a bug); this is a bug" in err
     # usage errors are 2
     assert main(["--dir", str(tmp_path), "query", "s", "--after", "yesterday"]) == 2
-    assert main(["--dir", str(tmp_path), "append", "--session", "s", "--type", "tool_call", "--agent", "a",
-                     "--source", "x", "--data", "{not json"]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "--dir",
+                str(tmp_path),
+                "append",
+                "--session",
+                "s",
+                "--type",
+                "tool_call",
+                "--agent",
+                "a",
+                "--source",
+                "x",
+                "--data",
+                "{not json",
+            ]
+        )
+        == 2
+    )
     assert "--data: not valid JSON" in capsys.readouterr().err
 
 
@@ -338,3 +356,53 @@ def test_every_option_has_help_and_the_readme_names_every_command() -> None:
                 assert action.help, f"sessionlog {name} {action.option_strings or action.dest}: no help"
     for action in parser._actions:
         assert isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)) or action.help, action
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str]) -> str:
+    """Run the command with a pseudo-terminal as its stdout, as a person would see it."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "sessionlog", *args],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **env, "COLUMNS": "200"},
+            check=False,
+        )
+        os.close(follower)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(leader)
+    assert proc.returncode in (0, 1), proc.stderr
+    return out.decode()
+
+
+def test_colour_on_a_terminal_and_plain_text_otherwise(tmp_path: Path) -> None:
+    import os
+
+    _two_sessions(tmp_path)
+    (tmp_path / "bad.jsonl").write_text('{"event_id": "x"}\n')
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    coloured = _on_a_terminal(["--dir", str(tmp_path), "sessions"], env)
+    assert "\x1b[" in coloured and "s1" in coloured
+    assert "\x1b[" in _on_a_terminal(["verify", "--anchor", "", str(tmp_path / "bad.jsonl")], env)
+    plain = _on_a_terminal(["--dir", str(tmp_path), "sessions"], {**env, "NO_COLOR": "1"})
+    assert "\x1b[" not in plain and "SESSION" in plain
+    piped = subprocess.run(
+        [sys.executable, "-m", "sessionlog", "--dir", str(tmp_path), "sessions"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "\x1b[" not in piped.stdout

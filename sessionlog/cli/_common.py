@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,8 +45,25 @@ def repo_root() -> Path:
     return root
 
 
+def for_people() -> bool:
+    """Colour and tables: on a terminal, unless NO_COLOR is set, when rich is installed
+    (``pip install 'agent-sessionlog[color]'``). Piped output stays plain text."""
+    if not sys.stdout.isatty() or os.environ.get("NO_COLOR"):
+        return False
+    return importlib.util.find_spec("rich") is not None
+
+
 def print_table(rows: Sequence[Sequence[str]]) -> None:
-    """Columns padded to their widest cell; the first row is the header."""
+    """A table for people: columns padded to their widest cell; the first row is the header."""
+    if for_people():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*rows[0], header_style="bold", box=None)
+        for row in rows[1:]:
+            table.add_row(*row)
+        Console().print(table)
+        return
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -7,6 +7,7 @@ import io
 import sys
 import time
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from .._schema import SchemaSet, load_schemas
 from .._types import Event
 from .._verify import Finding, VerifyReport, anchor_problem, verify_file
 from ..errors import EXIT_FINDINGS, EXIT_OK, NotFound, UsageError
-from ._common import dir_of, json_arg, logger_of, out_json, print_table
+from ._common import dir_of, for_people, json_arg, logger_of, out_json, print_table
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -44,7 +45,7 @@ def verify(args: argparse.Namespace) -> int:
         return loaded[schema]
 
     reports = []
-    for path in _verify_targets([Path(p) for p in args.paths]):
+    for path in _with_progress(_verify_targets([Path(p) for p in args.paths]), "verifying"):
         folder = _sessions_folder(path)
         if path.name.endswith(ARCHIVE_SUFFIX):
             reports.append(_verify_archive(path, schemas_for(path), repo_redactor(folder)))
@@ -68,7 +69,11 @@ def verify(args: argparse.Namespace) -> int:
             ]
         )
     else:
-        render([f for r in reports for f in r.findings], args.output)
+        findings = [f for r in reports for f in r.findings]
+        if args.output == "text" and for_people():
+            _print_findings_in_colour(findings)
+        else:
+            render(findings, args.output)
         for report in reports:
             if report.unchained and not args.quiet:
                 print(
@@ -81,6 +86,26 @@ def verify(args: argparse.Namespace) -> int:
         verdict = f"{bad} with problems" if bad else "no problems"
         print(f"sessionlog verify: {len(reports)} file(s), {events} event(s): {verdict}", file=sys.stderr)
     return EXIT_FINDINGS if bad else EXIT_OK
+
+
+def _with_progress(paths: list[Path], what: str) -> Iterable[Path]:
+    """*paths*, with a progress bar on a terminal when there are many of them."""
+    if len(paths) < 10 or not for_people():
+        return paths
+    from rich.console import Console
+    from rich.progress import track
+
+    return track(paths, description=what, console=Console(stderr=True), transient=True)
+
+
+def _print_findings_in_colour(findings: list[Finding]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console()
+    for f in findings:
+        where = f"{f.path}:{f.line}" if f.line else f.path
+        console.print(f"[bold cyan]{escape(where)}[/]: [red]{escape(f.message)}[/]", highlight=False, soft_wrap=True)
 
 
 def _verify_targets(paths: list[Path]) -> list[Path]:
