@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from sessionlog import SessionLogger, make_session_id, new_event_id
-from sessionlog._chain import line_digest
+from sessionlog import SessionLogger, line_digest, make_session_id, new_event_id
 
 
 def lines(path: Path) -> list[dict[str, Any]]:

@@ -183,8 +183,7 @@ def test_a_gzip_bomb_archive_and_a_flood_of_bad_lines_stay_bounded(tmp_path: Pat
 def test_verify_reports_a_fifo_instead_of_raising(tmp_path: Path) -> None:
     import os
 
-    from sessionlog import verify_file
-    from sessionlog._schema import load_schemas
+    from sessionlog import load_schemas, verify_file
 
     os.mkfifo(tmp_path / "s.jsonl")
     report = verify_file(tmp_path / "s.jsonl", load_schemas(None))
@@ -195,7 +194,7 @@ def _rechain(lines: list[dict[str, object]]) -> bytes:
     """Re-number and re-link every line, as someone rewriting the file on purpose would."""
     import orjson
 
-    from sessionlog._chain import line_digest
+    from sessionlog import line_digest
 
     out, previous = [], None
     for seq, event in enumerate(lines, 1):

@@ -133,7 +133,7 @@ def test_the_cheap_secret_test_never_misses_what_the_walk_finds(data: dict[str, 
 
     import orjson
 
-    from sessionlog._redact import Redactor
+    from sessionlog import Redactor
 
     redactor = Redactor()
     event = {"event_id": "evt_0123abcd", "data": data}
