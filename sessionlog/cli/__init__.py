@@ -42,7 +42,12 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sessionlog", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="sessionlog",
+        description="Append-only, schema-validated, hash-chained logs of AI-agent sessions in the repository, "
+        "kept honest by git hooks and CI.",
+        epilog="Exit codes: 0 clean, 1 findings or a refused action, 2 usage error, 3 git failed or a bug.",
+    )
     parser.add_argument("--dir", help="sessions folder (default: $SESSIONLOG_DIR or <repo>/.ai-agents/sessions)")
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {_version()}", help="print the version and exit"
@@ -102,6 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-o", "--output", choices=("text", "json"), default="text", help="a list for people, or JSON")
         p.set_defaults(func=func)
 
+    _add_reading_commands(sub)
+    _add_storage_commands(sub)
+    _add_git_commands(sub)
+
+    p = sub.add_parser("session-id", help="print a new <agent>_<YYYYMMDD>_<HHMM> session id")
+    p.add_argument("agent", help="the agent the id is for")
+    p.set_defaults(func=_logs.session_id)
+    return parser
+
+
+def _add_reading_commands(sub: Any) -> None:
     p = sub.add_parser("sessions", help="every live session: agents, events, activity, open commitments, failures")
     p.add_argument("-o", "--output", choices=("text", "json"), default="text", help="a table for people, or JSON")
     p.set_defaults(func=_logs.sessions)
@@ -111,20 +127,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session", help="the event's session (default: look in every live session)")
     p.set_defaults(func=_logs.why)
 
+    p = sub.add_parser("show", help="a session as a readable timeline, failures and open commitments marked")
+    p.add_argument("session", help="the session to show")
+    p.set_defaults(func=_logs.show)
+
+    p = sub.add_parser("import", help="log the events of Claude Code or Codex transcripts (each once)")
+    p.add_argument("agent", choices=("claude-code", "codex"), help="whose transcripts")
+    p.add_argument("files", nargs="+", metavar="FILE", help="transcript files (JSON lines)")
+    p.add_argument("--session", help="log into this session (default: one per agent session)")
+    p.set_defaults(func=_logs.import_transcripts)
+
     p = sub.add_parser("tail", help="the last events of a session as JSON lines; -f follows new ones")
     p.add_argument("session", help="the session to print")
     p.add_argument("-n", "--lines", type=int, default=10, help="how many of the last events to print first (10)")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing events as they are logged")
     p.add_argument("--interval", type=float, default=0.5, help=argparse.SUPPRESS)
     p.set_defaults(func=_logs.tail)
-
-    _add_storage_commands(sub)
-    _add_git_commands(sub)
-
-    p = sub.add_parser("session-id", help="print a new <agent>_<YYYYMMDD>_<HHMM> session id")
-    p.add_argument("agent", help="the agent the id is for")
-    p.set_defaults(func=_logs.session_id)
-    return parser
 
 
 def _add_storage_commands(sub: Any) -> None:

@@ -342,3 +342,44 @@ def tail(args: argparse.Namespace) -> int:
 def session_id(args: argparse.Namespace) -> int:
     print(make_session_id(args.agent))
     return EXIT_OK
+
+
+def import_transcripts(args: argparse.Namespace) -> int:
+    """Import Claude Code or Codex transcripts; print what was written and what was not."""
+    from ..agents.claude_code import ClaudeCodeImporter
+    from ..agents.codex import CodexImporter
+
+    kind = ClaudeCodeImporter if args.agent == "claude-code" else CodexImporter
+    with logger_of(args) as logger:
+        importer = kind(logger, session=args.session)
+        for path in _with_progress([Path(p) for p in args.files], "importing"):
+            if not path.is_file():
+                raise NotFound(f"{path}: no such transcript")
+            importer.import_file(path)
+    report = importer.report
+    for line in report.lines():
+        print(line)
+    if report.sessions:
+        print(f"session(s): {', '.join(sorted(report.sessions))}")
+    return EXIT_FINDINGS if report.problems else EXIT_OK
+
+
+def show(args: argparse.Namespace) -> int:
+    """A session as a readable timeline: time, type, agent, what it was about; failures and
+    open commitments marked."""
+    logger = logger_of(args)
+    _known(logger, args.session)
+    events = logger.read_session(args.session)
+    open_ids = {c.get("id") or c.get("commitment") for c in logger.get_open_commitments(args.session)}
+    for event in events:
+        stamp = str(event.get("timestamp", ""))[:19].replace("T", " ")
+        marks = ""
+        if event.get("event_type") == "error" or event.get("failure_ledger"):
+            marks += "  ✗ failure"
+        pending = [c for c in event.get("open_commitments", []) if (c.get("id") or c.get("commitment")) in open_ids]
+        if pending:
+            marks += f"  ◻ {len(pending)} open commitment(s)"
+        print(f"{stamp}  {describe(event).split('  ', 1)[1]}{marks}")
+    if not events:
+        print(f"{args.session}: no events")
+    return EXIT_OK
