@@ -1,0 +1,216 @@
+"""Real Claude Code and Codex transcripts imported event by event: counts derived here from the raw
+files, re-imports adding nothing, the logs verifying clean."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import SHARED
+
+from sessionlog import SessionLogger
+
+TRANSCRIPTS = SHARED / "fixtures" / "transcripts"
+CLAUDE = sorted(TRANSCRIPTS.glob("claude-code-*/*.jsonl")) + sorted(TRANSCRIPTS.glob("spotter/*.jsonl"))
+CODEX = sorted(TRANSCRIPTS.glob("codex-*/*.jsonl"))
+needs_transcripts = pytest.mark.skipif(not TRANSCRIPTS.is_dir(), reason=f"needs {TRANSCRIPTS}")
+
+
+def _records(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def claude_expected(paths: list[Path]) -> Counter[str]:
+    """Events a Claude Code transcript should give, counted from the raw records (unique per session)."""
+    seen: set[tuple[object, str]] = set()
+    counts: Counter[str] = Counter()
+    for path in paths:
+        for r in _records(path):
+            session = r.get("sessionId") or path.stem
+            message = r.get("message") if isinstance(r.get("message"), dict) else {}
+            content = message.get("content")  # type: ignore[union-attr]
+            keys: list[tuple[str, str]] = []
+            if r.get("type") == "user" and isinstance(content, str):
+                keys.append(("user_message", str(r.get("uuid"))))
+            for item in content if isinstance(content, list) else []:
+                if r.get("type") == "assistant" and item.get("type") == "tool_use":
+                    keys.append(("tool_call", item["id"]))
+                    todos = item["input"].get("todos") if item["name"] == "TodoWrite" else None
+                    if todos or item["name"] in ("TaskCreate", "TaskUpdate"):
+                        keys.append(("commitment", item["id"] + ":plan"))
+                if r.get("type") == "user" and item.get("type") == "tool_result" and item.get("is_error"):
+                    keys.append(("error", item["tool_use_id"]))
+            for kind, key in keys:
+                if (session, kind + key) not in seen:
+                    seen.add((session, kind + key))
+                    counts[kind] += 1
+    return counts
+
+
+def codex_expected(paths: list[Path]) -> Counter[str]:
+    seen: set[tuple[str, str]] = set()
+    counts: Counter[str] = Counter()
+    for path in paths:
+        session = path.stem
+        for r in _records(path):
+            p = r.get("payload") if isinstance(r.get("payload"), dict) else {}
+            if r.get("type") == "session_meta":
+                session = str(p["id"])  # type: ignore[index]
+            kind, key = None, ""
+            if r.get("type") == "event_msg" and p.get("type") == "user_message":  # type: ignore[union-attr]
+                kind, key = (
+                    "user_message",
+                    str(r.get("timestamp")) + hashlib.sha256(str(p["message"]).encode()).hexdigest(),
+                )  # type: ignore[index]
+            elif p.get("type") == "function_call":  # type: ignore[union-attr]
+                kind, key = "tool_call", str(p["call_id"])  # type: ignore[index]
+            elif p.get("type") == "function_call_output":  # type: ignore[union-attr]
+                code = re.search(r"Process exited with code (-?\d+)", str(p.get("output"))[:2000])  # type: ignore[union-attr]
+                if code and code.group(1) != "0":
+                    kind, key = "error", str(p["call_id"])  # type: ignore[index]
+            if kind and (session, kind + key) not in seen:
+                seen.add((session, kind + key))
+                counts[kind] += 1
+    return counts
+
+
+def _import(tmp_path: Path, agent: str, files: list[Path]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sessionlog", "--dir", str(tmp_path), "import", agent, *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _written(out: str) -> Counter[str]:
+    first = out.splitlines()[0]
+    return Counter({k: int(v) for k, v in re.findall(r"(\w+) (\d+)", first.split("written", 1)[1])})
+
+
+@needs_transcripts
+@pytest.mark.parametrize(
+    ("agent", "files", "expected"), [("claude-code", CLAUDE, claude_expected), ("codex", CODEX, codex_expected)]
+)
+def test_every_transcript_imports_event_by_event(
+    tmp_path: Path, agent: str, files: list[Path], expected: object
+) -> None:
+    proc = _import(tmp_path, agent, files)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    want = expected(files)  # type: ignore[operator]
+    assert _written(proc.stdout) == want
+    assert sum(want.values()) > 10
+    again = _import(tmp_path, agent, files)
+    assert again.returncode == 0 and again.stdout.startswith("0 event(s) written")
+    verify = subprocess.run(
+        [sys.executable, "-m", "sessionlog", "verify", "--anchor", "", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stdout
+    # failures carry a failure-ledger entry and depend on their tool call; timestamps are the transcript's
+    logger = SessionLogger(tmp_path, spool=False)
+    for session in logger.list_sessions():
+        events = logger.read_session(session)
+        ids = {e["event_id"]: e for e in events}
+        for event in events:
+            assert not str(event["timestamp"]).startswith("2026-11-30")  # not the import time
+            if event["event_type"] == "error":
+                assert event["failure_ledger"] and event["dependencies"]["depends_on"]
+                assert ids[event["dependencies"]["depends_on"][0]]["event_type"] == "tool_call"
+
+
+@needs_transcripts
+def test_todos_become_commitments_whose_latest_status_wins(tmp_path: Path) -> None:
+    path = TRANSCRIPTS / "claude-code-log" / "todowrite_examples.jsonl"
+    assert _import(tmp_path, "claude-code", [path]).returncode == 0
+    logger = SessionLogger(tmp_path, spool=False)
+    [session] = logger.list_sessions()
+    last_todos = [
+        item["input"]["todos"]
+        for r in _records(path)
+        for item in (r.get("message", {}).get("content") or [] if isinstance(r.get("message"), dict) else [])  # type: ignore[union-attr]
+        if isinstance(item, dict) and item.get("name") == "TodoWrite"
+    ][-1]
+    still_open = {t["content"] for t in last_todos if t["status"] != "completed"}
+    assert {c["commitment"] for c in logger.get_open_commitments(session)} == still_open
+
+
+def test_a_grown_transcript_adds_only_what_is_new_and_bad_lines_are_reported(tmp_path: Path) -> None:
+    transcript = tmp_path / "t.jsonl"
+    base = {"sessionId": "s-1", "timestamp": "2026-01-02T03:04:05Z", "parentUuid": None}
+    first = [
+        {**base, "type": "user", "uuid": "u1", "message": {"role": "user", "content": "fix the build"}},
+        {
+            **base,
+            "type": "assistant",
+            "uuid": "a1",
+            "parentUuid": "u1",
+            "message": {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "make"}}],
+            },
+        },
+    ]
+    transcript.write_text("".join(json.dumps(r) + "\n" for r in first) + "{not json\n")
+    proc = _import(tmp_path / "s", "claude-code", [transcript])
+    assert proc.returncode == 1 and "t.jsonl:3: not JSON, skipped" in proc.stdout
+    assert _written(proc.stdout) == Counter({"tool_call": 1, "user_message": 1})
+    grown = {
+        **base,
+        "type": "user",
+        "uuid": "u2",
+        "parentUuid": "a1",
+        "message": {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "toolu_1",
+                    "is_error": True,
+                    "content": "make: *** [all] Error 2",
+                }
+            ],
+        },
+    }
+    with open(transcript, "a") as out:
+        out.write(json.dumps(grown) + "\n")
+    proc = _import(tmp_path / "s", "claude-code", [transcript])
+    assert _written(proc.stdout) == Counter({"error": 1}) and "2 already logged" in proc.stdout
+    logger = SessionLogger(tmp_path / "s", spool=False)
+    events = logger.read_session("claude_code-s-1")
+    assert [e["event_type"] for e in events] == ["user_message", "tool_call", "error"]
+    assert events[1]["dependencies"]["depends_on"] == [events[0]["event_id"]]
+    assert logger.get_failure_history("claude_code-s-1")[0]["attempt"] == "Bash: make"
+    show = subprocess.run(
+        [sys.executable, "-m", "sessionlog", "--dir", str(tmp_path / "s"), "show", "claude_code-s-1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "✗ failure" in show.splitlines()[2] and "user_message  user  fix the build" in show.splitlines()[0]
+
+
+def test_a_huge_tool_output_is_cut_with_its_digest_never_refused(tmp_path: Path) -> None:
+    transcript = tmp_path / "big.jsonl"
+    blob = "x" * 3_000_000
+    record = {
+        "sessionId": "big",
+        "timestamp": "2026-01-02T03:04:05Z",
+        "type": "assistant",
+        "uuid": "a1",
+        "message": {"content": [{"type": "tool_use", "id": "t1", "name": "Write", "input": {"content": blob}}]},
+    }
+    transcript.write_text(json.dumps(record) + "\n")
+    proc = _import(tmp_path / "s", "claude-code", [transcript])
+    assert proc.returncode == 0 and _written(proc.stdout) == Counter({"tool_call": 1})
+    [event] = SessionLogger(tmp_path / "s", spool=False).read_session("claude_code-big")
+    kept = event["data"]["input"]["content"]
+    assert len(kept) < 20_000 and hashlib.sha256(blob.encode()).hexdigest() in kept
