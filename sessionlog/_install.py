@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import _git
-from .errors import GitError, StorageError, UsageError
+from .errors import ConfigError, GitError, StorageError, UsageError
 
 MARKER = "# sessionlog hook shim"
 HOOKS = {
@@ -197,3 +200,86 @@ def install_framework_hooks(root: Path) -> list[str]:
     if proc.returncode != 0:
         raise GitError(f"`{FRAMEWORK_INSTALL}` failed: {(proc.stderr or proc.stdout).strip()}")
     return [f"framework hooks installed ({', '.join(FRAMEWORK_STAGES)})"]
+
+
+# The agents' hook events sessionlog logs (one command dispatches on the event name).
+AGENT_HOOKS = {
+    "claude-code": (
+        Path(".claude", "settings.json"),
+        "sessionlog hook claude-code",
+        (
+            "SessionStart",
+            "UserPromptSubmit",
+            "PostToolUse",
+            "PostToolUseFailure",
+            "PermissionDenied",
+            "Stop",
+            "StopFailure",
+            "SubagentStart",
+            "SubagentStop",
+            "PreCompact",
+            "SessionEnd",
+        ),
+    ),
+    "codex": (
+        Path(".codex", "hooks.json"),
+        "sessionlog hook codex",
+        (
+            "SessionStart",
+            "UserPromptSubmit",
+            "PostToolUse",
+            "PreCompact",
+            "SubagentStart",
+            "SubagentStop",
+            "Stop",
+            "SessionEnd",
+        ),
+    ),
+}
+_TOOL_EVENTS = ("PostToolUse", "PostToolUseFailure", "PermissionDenied")
+
+
+def merge_agent_hooks(root: Path, agent: str) -> list[str]:
+    """Register ``sessionlog hook <agent>`` for the agent's events in its project settings,
+    keeping everything else there; a second run changes nothing. A settings file that is
+    not a JSON object is reported and left as it is."""
+    import json
+
+    relative, command, events = AGENT_HOOKS[agent]
+    path = root / relative
+    if path.is_symlink():
+        raise StorageError(f"{path} is a symlink; sessionlog never writes through a link")
+    doc: Any = {}
+    if path.exists():
+        try:
+            doc = json.loads(path.read_text("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{path} is not valid JSON ({exc}); it was left as it is") from exc
+    hooks = doc.setdefault("hooks", {}) if isinstance(doc, dict) else None
+    if not isinstance(hooks, dict):
+        raise ConfigError(f'{path}: expected a JSON object with a "hooks" object; it was left as it is')
+    added = []
+    for event in events:
+        entries = hooks.setdefault(event, [])
+        if not isinstance(entries, list):
+            raise ConfigError(f"{path}: hooks.{event} is not a list; it was left as it is")
+        if any(
+            isinstance(h, dict) and h.get("command") == command
+            for entry in entries
+            if isinstance(entry, dict)
+            for h in entry.get("hooks", [])
+        ):
+            continue
+        entry: dict[str, Any] = {"hooks": [{"type": "command", "command": command, "timeout": 10}]}
+        if event in _TOOL_EVENTS:
+            entry = {"matcher": "*", **entry}
+        entries.append(entry)
+        added.append(event)
+    if not added:
+        return [f"{relative}: {command} is registered already"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with open(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(doc, indent=2) + "\n")
+    os.replace(tmp, path)
+    return [f"{relative}: {command} registered for {', '.join(added)}"]

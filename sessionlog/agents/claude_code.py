@@ -108,7 +108,7 @@ class ClaudeCodeImporter(Importer):
                     if event_id:
                         tool_events[use_id] = event_id
                         made = event_id
-                    todos = _todos(name, tool_input)
+                    todos = todos_of(name, tool_input)
                     if todos:
                         made = (
                             self.log(
@@ -138,24 +138,32 @@ def _attempt(name: str, tool_input: Any) -> str:
     return name
 
 
-def _todos(name: str, tool_input: Any) -> list[dict[str, Any]]:
-    """The commitments a plan tool call states (TodoWrite's list; TaskCreate/TaskUpdate's task)."""
+def todos_of(name: str, tool_input: Any, tool_response: Any = None) -> list[dict[str, Any]]:
+    """The commitments a plan tool call states: TodoWrite's whole list, or the one task of
+    TaskCreate (its id is in the response) or TaskUpdate (``addBlockedBy`` -> dependencies)."""
     if not isinstance(tool_input, dict):
         return []
-    items = (
-        tool_input.get("todos") if name == "TodoWrite" else [tool_input] if name in ("TaskCreate", "TaskUpdate") else []
-    )
+    if name == "TodoWrite":
+        items = tool_input.get("todos")
+    elif name in ("TaskCreate", "TaskUpdate"):
+        item = dict(tool_input)
+        task = tool_response.get("task") if isinstance(tool_response, dict) else None
+        if isinstance(task, dict) and task.get("id") is not None:
+            item.setdefault("id", task["id"])
+        items = [item]
+    else:
+        return []
     out = []
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict):
             continue
         text = item.get("content") or item.get("subject") or item.get("description")
-        ident = item.get("id") or item.get("taskId") or text
-        if not isinstance(text, str) and not isinstance(ident, str):
+        ident = item.get("id") or item.get("taskId") or item.get("task_id") or text
+        if not isinstance(text, str) and ident is None:
             continue
         entry: dict[str, Any] = {
             "id": str(ident),
-            "commitment": str(text or ident),
+            "commitment": str(text or f"task {ident}"),
             "status": _STATUS.get(str(item.get("status", "pending")), "pending"),
         }
         blocked = item.get("addBlockedBy") or item.get("blockedBy")

@@ -137,6 +137,10 @@ def _add_reading_commands(sub: Any) -> None:
     p.add_argument("--session", help="log into this session (default: one per agent session)")
     p.set_defaults(func=_logs.import_transcripts)
 
+    p = sub.add_parser("hook", help="run as an agent's hook: its JSON payload on stdin becomes events (always exit 0)")
+    p.add_argument("agent", choices=("claude-code", "codex"), help="which agent calls it")
+    p.set_defaults(func=_logs.hook)
+
     p = sub.add_parser("tail", help="the last events of a session as JSON lines; -f follows new ones")
     p.add_argument("session", help="the session to print")
     p.add_argument("-n", "--lines", type=int, default=10, help="how many of the last events to print first (10)")
@@ -213,6 +217,8 @@ def _add_git_commands(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="move other tools' hooks aside")
     p.add_argument("--repo", help="with --rev: the hook repository to add to an existing .pre-commit-config.yaml")
     p.add_argument("--rev", help="the tag or commit of --repo to pin")
+    p.add_argument("--claude-code", action="store_true", help="register the Claude Code hooks in .claude/settings.json")
+    p.add_argument("--codex", action="store_true", help="register the Codex hooks in .codex/hooks.json")
     p.set_defaults(func=_repo.init)
 
     p = sub.add_parser(

@@ -383,3 +383,10 @@ def show(args: argparse.Namespace) -> int:
     if not events:
         print(f"{args.session}: no events")
     return EXIT_OK
+
+
+def hook(args: argparse.Namespace) -> int:
+    """An agent's hook: its payload on stdin becomes events; nothing on stdout, always exit 0."""
+    from ..agents import live
+
+    return live.main("claude_code" if args.agent == "claude-code" else "codex")

@@ -102,6 +102,7 @@ def init(args: argparse.Namespace) -> int:
         TRAILER_HOOK,
         install,
         install_framework_hooks,
+        merge_agent_hooks,
         merge_framework_entry,
         set_up_repository,
     )
@@ -126,6 +127,9 @@ def init(args: argparse.Namespace) -> int:
         more, installed = install(root, force=args.force)
         lines += more
     lines.append("appends are spooled in the git directory and sealed into the session files by each commit")
+    for agent in ("claude-code", "codex"):
+        if getattr(args, agent.replace("-", "_")):
+            lines += merge_agent_hooks(root, agent)
     print("\n".join(lines))
     return EXIT_OK if installed else EXIT_FINDINGS
 

@@ -1,0 +1,264 @@
+"""``sessionlog hook claude-code|codex``: an agent's hook payload (JSON on stdin) as events.
+
+Each agent runs the command for every hook event; the command dispatches on
+``hook_event_name``. It must never hurt the agent: stdin is read with a deadline,
+nothing is printed on stdout (Claude Code injects SessionStart and UserPromptSubmit
+stdout into the model's context; Codex rejects non-JSON stdout on Stop), the exit code
+is always 0, and a problem goes to stderr and, when it can, into the log as an ``error``.
+Events are keyed on the agent's own ids, as the transcript importers key them, so a
+session both hooked and imported holds each tool call once.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from sessionlog import SessionLogger
+
+from . import fit, session_id_for, text_of
+from .claude_code import todos_of
+
+STDIN_DEADLINE = 2.0  # seconds: some agents leave the pipe open (see the hooks reference)
+
+
+def read_stdin(deadline: float = STDIN_DEADLINE) -> bytes:
+    """Everything on stdin until EOF, or what arrived before *deadline* seconds passed."""
+    fd = sys.stdin.fileno()
+    chunks: list[bytes] = []
+    end = time.monotonic() + deadline
+    while (left := end - time.monotonic()) > 0:
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            break
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class Hook:
+    """One hook invocation: its payload, the session it logs into, and the logger."""
+
+    def __init__(self, agent: str, payload: dict[str, Any], logger: SessionLogger) -> None:
+        self.agent = agent
+        self.payload = payload
+        self.logger = logger
+        native = str(payload.get("session_id") or "unknown")
+        self.session = session_id_for(agent, native)
+
+    def log(
+        self,
+        event_type: str,
+        source: str,
+        data: dict[str, Any],
+        *,
+        key: str | None,
+        causes: Sequence[str] = (),
+        **blocks: Any,
+    ) -> str | None:
+        """Append one event (once per *key*, the agent's own id); return its event id."""
+        if key is not None:
+            existing = self.find(key)
+            if existing is not None:
+                return existing
+        depends = [c for c in dict.fromkeys(causes) if c]
+        body = {**data, **({"source_id": key} if key else {})}
+        for name in ("agent_id", "agent_type", "turn_id"):
+            if isinstance(self.payload.get(name), str):
+                body.setdefault(name, self.payload[name])
+        result = self.logger.append_event(
+            self.session,
+            event_type,
+            "user" if event_type == "user_message" else self.agent,
+            source,
+            data=fit(body),
+            dependencies={"depends_on": depends} if depends else None,
+            **{k: fit(v) for k, v in blocks.items() if v},
+        )
+        if not result.ok:
+            raise HookProblem(result.error or "refused")
+        return result.event_id
+
+    def find(self, key: str) -> str | None:
+        """The event already logged for the agent's id *key*, if any."""
+        for event in self.logger.query_events(self.session):
+            data = event.get("data")
+            if isinstance(data, dict) and data.get("source_id") == key:
+                return str(event["event_id"])
+        return None
+
+    def last(self, event_type: str) -> str:
+        """The latest event of *event_type* in the session: the cause of what follows it."""
+        events = self.logger.query_events(self.session, event_type=event_type)
+        return str(events[-1]["event_id"]) if events else ""
+
+
+class HookProblem(Exception):
+    """An event the log refused; reported, never raised to the agent."""
+
+
+def _tool_use(hook: Hook, *, failed: bool) -> None:
+    p = hook.payload
+    name = str(p.get("tool_name") or "tool")
+    use_id = str(p.get("tool_use_id") or f"{name}:{time.time_ns()}")
+    data: dict[str, Any] = {"tool": name, "tool_use_id": use_id, "input": p.get("tool_input")}
+    if "tool_response" in p:
+        data["response"] = p["tool_response"]
+    if isinstance(p.get("duration_ms"), (int, float)):
+        data["duration_ms"] = p["duration_ms"]
+    call = hook.log("tool_call", name, data, key=use_id, causes=[hook.last("user_message")])
+    if failed:
+        reason = text_of(p.get("error")) or "the tool failed"
+        hook.log(
+            "error",
+            name,
+            {"tool": name, "tool_use_id": use_id, "message": reason, "interrupted": bool(p.get("is_interrupt"))},
+            key=f"{use_id}:error",
+            causes=[call or ""],
+            failure_ledger=[{"attempt": _attempt(name, p.get("tool_input")), "failure_reason": reason.split("\n")[0]}],
+        )
+        return
+    todos = todos_of(name, p.get("tool_input"), p.get("tool_response"))
+    if todos:
+        hook.log(
+            "commitment",
+            name,
+            {"kind": "plan", "tool_use_id": use_id},
+            key=f"{use_id}:plan",
+            causes=[call or ""],
+            open_commitments=todos,
+        )
+
+
+def _attempt(name: str, tool_input: Any) -> str:
+    if isinstance(tool_input, dict):
+        for key in ("command", "cmd", "file_path", "path", "pattern", "url", "description"):
+            if isinstance(tool_input.get(key), str):
+                return f"{name}: {tool_input[key]}"
+    return name
+
+
+def _state(kind: str, *fields: str) -> Callable[[Hook], None]:
+    def handle(hook: Hook) -> None:
+        data = {"kind": kind, **{f: hook.payload[f] for f in fields if f in hook.payload}}
+        hook.log(
+            "state_change",
+            hook.payload.get("hook_event_name", kind),
+            data,
+            key=None,
+            causes=[hook.last("user_message")],
+        )
+
+    return handle
+
+
+def _prompt(hook: Hook) -> None:
+    p = hook.payload
+    prompt = text_of(p.get("prompt"))
+    key = f"prompt:{p['prompt_id']}" if isinstance(p.get("prompt_id"), str) else None
+    hook.log("user_message", "prompt", {"message": prompt}, key=key)
+
+
+def _denied(hook: Hook) -> None:
+    p = hook.payload
+    name = str(p.get("tool_name") or "tool")
+    reason = text_of(p.get("reason")) or "permission denied"
+    hook.log(
+        "constraint_applied",
+        name,
+        {"tool": name, "tool_use_id": p.get("tool_use_id"), "input": p.get("tool_input"), "reason": reason},
+        key=f"{p.get('tool_use_id')}:denied" if p.get("tool_use_id") else None,
+        causes=[hook.last("user_message")],
+        active_constraints=[{"constraint": f"{name} not permitted: {reason}", "source": "permission"}],
+    )
+
+
+def _api_failure(hook: Hook) -> None:
+    p = hook.payload
+    kind = text_of(p.get("error")) or "unknown"
+    detail = text_of(p.get("error_details")) or text_of(p.get("last_assistant_message"))
+    hook.log(
+        "error",
+        "api",
+        {"kind": "api_error", "error": kind, "message": detail},
+        key=None,
+        causes=[hook.last("user_message")],
+        failure_ledger=[{"attempt": "model turn", "failure_reason": f"API error: {kind}"}],
+    )
+
+
+def _subagent_stop(hook: Hook) -> None:
+    started = ""
+    agent_id = hook.payload.get("agent_id")
+    for event in hook.logger.query_events(hook.session, event_type="state_change"):
+        data = event.get("data", {})
+        if data.get("kind") == "subagent_start" and data.get("agent_id") == agent_id:
+            started = str(event["event_id"])
+    data = {"kind": "subagent_stop", "last_assistant_message": text_of(hook.payload.get("last_assistant_message"))}
+    hook.log("state_change", "SubagentStop", data, key=None, causes=[started])
+
+
+HANDLERS: dict[str, Callable[[Hook], None]] = {
+    "SessionStart": _state("session_start", "source", "model", "agent_type", "session_title"),
+    "UserPromptSubmit": _prompt,
+    "UserPromptExpansion": _prompt,
+    "PostToolUse": lambda hook: _tool_use(hook, failed=False),
+    "PostToolUseFailure": lambda hook: _tool_use(hook, failed=True),
+    "PermissionDenied": _denied,
+    "StopFailure": _api_failure,
+    "PreCompact": _state("compaction", "trigger"),
+    "PostCompact": _state("compacted", "trigger"),
+    "SubagentStart": _state("subagent_start", "agent_id", "agent_type"),
+    "SubagentStop": _subagent_stop,
+    "Notification": _state("notification", "notification_type", "message"),
+    "Stop": _state("turn_end", "last_assistant_message"),
+    "SessionEnd": _state("session_end", "reason"),
+}
+
+
+def run(agent: str, raw: bytes, *, base_dir: Path | None = None) -> list[str]:
+    """Log one hook payload; return the problems (never raise: the agent must not notice)."""
+    problems: list[str] = []
+    try:
+        payload = orjson.loads(raw) if raw.strip() else None
+    except orjson.JSONDecodeError as exc:
+        return [f"payload is not JSON ({len(raw)} bytes): {exc}"]
+    if not isinstance(payload, dict):
+        return ["no payload on stdin (empty, or not a JSON object)"]
+    handler = HANDLERS.get(str(payload.get("hook_event_name")))
+    if handler is None:
+        return []  # an event sessionlog does not log
+    cwd = payload.get("cwd")
+    if base_dir is None and isinstance(cwd, str) and os.path.isdir(cwd):
+        os.chdir(cwd)  # the agent's project: its git top-level holds the sessions folder
+    try:
+        with SessionLogger(base_dir) as logger:
+            hook = Hook(agent, payload, logger)
+            try:
+                handler(hook)
+            except HookProblem as exc:
+                problems.append(f"{payload.get('hook_event_name')}: not logged: {exc}")
+                hook.log("error", "sessionlog hook", {"kind": "hook_problem", "message": str(exc)}, key=None)
+    except Exception as exc:  # noqa: BLE001 - the agent must never see a hook fail
+        problems.append(f"{payload.get('hook_event_name')}: {type(exc).__name__}: {exc}")
+    return problems
+
+
+def main(agent: str) -> int:
+    """The command: read the payload, log it, say problems on stderr, exit 0 whatever happens."""
+    try:
+        problems = run(agent, read_stdin())
+    except Exception as exc:  # noqa: BLE001 - see above
+        problems = [f"{type(exc).__name__}: {exc}"]
+    for problem in problems:
+        print(f"sessionlog hook {agent}: {problem}", file=sys.stderr)
+    return 0

@@ -1,0 +1,304 @@
+"""`sessionlog hook claude-code|codex` driven as the agents drive it: real payload shapes on stdin,
+separate processes at once, a pipe left open; it never prints on stdout and always exits 0."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import SHARED
+from gitrepo import Repo
+
+from sessionlog import SessionLogger
+
+HOOK = [sys.executable, "-m", "sessionlog", "hook"]
+
+
+def payload(event: str, **fields: object) -> dict[str, object]:
+    return {
+        "session_id": "sess-1",
+        "transcript_path": "/tmp/x.jsonl",
+        "cwd": "",
+        "permission_mode": "default",
+        "hook_event_name": event,
+        **fields,
+    }
+
+
+EVERY_EVENT = [
+    payload("SessionStart", source="startup", model="claude-opus"),
+    payload("UserPromptSubmit", prompt="run the tests", prompt_id="p1"),
+    payload(
+        "PostToolUse",
+        tool_name="Bash",
+        tool_input={"command": "npm test"},
+        tool_use_id="toolu_1",
+        tool_response={"stdout": "ok", "stderr": "", "interrupted": False},
+    ),
+    payload(
+        "PostToolUseFailure",
+        tool_name="Bash",
+        tool_input={"command": "npm run lint"},
+        tool_use_id="toolu_2",
+        error="Exit code 1\nError: Cannot find module 'express'",
+        is_interrupt=False,
+        duration_ms=4187,
+    ),
+    payload(
+        "PermissionDenied",
+        tool_name="Bash",
+        tool_input={"command": "rm -rf /"},
+        tool_use_id="toolu_3",
+        reason="auto mode classifier denied",
+    ),
+    payload(
+        "PostToolUse",
+        tool_name="TodoWrite",
+        tool_use_id="toolu_4",
+        tool_input={
+            "todos": [
+                {"content": "Fix gate", "status": "in_progress", "activeForm": "Fixing gate"},
+                {"content": "Ship", "status": "pending", "activeForm": "Shipping"},
+            ]
+        },
+        tool_response={},
+    ),
+    payload(
+        "PostToolUse",
+        tool_name="TaskCreate",
+        tool_use_id="toolu_5",
+        tool_input={"subject": "Write docs", "description": "README"},
+        tool_response={"task": {"id": "7", "subject": "Write docs"}},
+    ),
+    payload(
+        "PostToolUse",
+        tool_name="TaskUpdate",
+        tool_use_id="toolu_6",
+        tool_input={"taskId": "7", "status": "in_progress", "addBlockedBy": ["3"]},
+        tool_response={"success": True},
+    ),
+    payload("SubagentStart", agent_id="ag1", agent_type="Explore"),
+    payload(
+        "SubagentStop", agent_id="ag1", agent_type="Explore", last_assistant_message="found it", stop_hook_active=False
+    ),
+    payload("PreCompact", trigger="auto", custom_instructions=""),
+    payload("StopFailure", error="rate_limit", last_assistant_message="API Error: 429"),
+    payload("Notification", message="Claude needs your permission", notification_type="permission_prompt"),
+    payload("Stop", stop_hook_active=False, last_assistant_message="done"),
+    payload("SessionEnd", reason="prompt_input_exit"),
+]
+
+
+def run_hook(
+    repo: Repo, body: dict[str, object] | bytes, agent: str = "claude-code"
+) -> subprocess.CompletedProcess[bytes]:
+    raw = body if isinstance(body, bytes) else json.dumps({**body, "cwd": str(repo.path)}).encode()
+    return subprocess.run(
+        [*HOOK, agent], input=raw, capture_output=True, cwd=repo.path, env=repo.env, timeout=60, check=False
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    repo = Repo(tmp_path / "repo")
+    repo.run("sessionlog", "init")
+    return repo
+
+
+def test_every_event_type_is_logged_with_its_cause_and_nothing_on_stdout(repo: Repo) -> None:
+    for body in EVERY_EVENT:
+        proc = run_hook(repo, body)
+        assert proc.returncode == 0 and proc.stdout == b"", (body["hook_event_name"], proc.stderr)
+        assert proc.stderr == b"", proc.stderr
+    logger = SessionLogger(repo.sessions)
+    events = logger.read_session("claude_code-sess-1")
+    kinds = [e["event_type"] for e in events]
+    assert kinds.count("tool_call") == 5 and kinds.count("error") == 2 and kinds.count("constraint_applied") == 1
+    by_id = {e["event_id"]: e for e in events}
+    prompt = next(e for e in events if e["event_type"] == "user_message")
+    failure = next(e for e in events if e["event_type"] == "error" and e["data"].get("tool_use_id") == "toolu_2")
+    assert by_id[failure["dependencies"]["depends_on"][0]]["data"]["tool_use_id"] == "toolu_2"
+    assert failure["failure_ledger"][0]["attempt"] == "Bash: npm run lint"
+    call = next(e for e in events if e["event_type"] == "tool_call")
+    assert call["dependencies"]["depends_on"] == [prompt["event_id"]]
+    stop = next(e for e in events if e["data"].get("kind") == "subagent_stop")
+    assert by_id[stop["dependencies"]["depends_on"][0]]["data"]["kind"] == "subagent_start"
+    open_ = {c["commitment"]: c for c in logger.get_open_commitments("claude_code-sess-1")}
+    assert open_["Fix gate"]["status"] == "in_progress" and open_["Write docs"]["status"] == "in_progress"
+    assert open_["Write docs"]["dependencies"] == ["3"]  # addBlockedBy
+    assert logger.verify_session("claude_code-sess-1").ok
+    # a hook repeated for the same tool use (a retry, a second registration) logs nothing twice
+    assert run_hook(repo, EVERY_EVENT[2]).returncode == 0
+    assert len(logger.read_session("claude_code-sess-1")) == len(events)
+
+
+def test_parallel_tool_calls_in_separate_processes_land_in_one_chained_file(repo: Repo) -> None:
+    procs = []
+    for n in range(12):
+        body = json.dumps(
+            {
+                **payload(
+                    "PostToolUse",
+                    tool_name="Read",
+                    tool_input={"file_path": f"f{n}.py"},
+                    tool_use_id=f"toolu_p{n}",
+                    tool_response={"content": "x" * 5000},
+                ),
+                "cwd": str(repo.path),
+            }
+        ).encode()
+        proc = subprocess.Popen(
+            [*HOOK, "claude-code"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=repo.path,
+            env=repo.env,
+        )
+        procs.append((proc, body))
+    for proc, body in procs:
+        out, err = proc.communicate(body, timeout=120)
+        assert proc.returncode == 0 and out == b"", err
+    logger = SessionLogger(repo.sessions)
+    events = logger.read_session("claude_code-sess-1")
+    assert sorted(e["data"]["tool_use_id"] for e in events) == sorted(f"toolu_p{n}" for n in range(12))
+    assert logger.verify_session("claude_code-sess-1").ok
+
+
+def test_a_pipe_left_open_and_bad_payloads_never_hurt_the_agent(repo: Repo) -> None:
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [*HOOK, "claude-code"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=repo.path,
+        env=repo.env,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(b'{"session_id": "s", "hook_event_name": "UserPro')  # partial, and never closed
+    proc.stdin.flush()
+    proc.wait(timeout=60)  # stdin still open: the hook gives up reading after its deadline
+    assert proc.returncode == 0 and time.monotonic() - started < 30
+    assert proc.stdout is not None and proc.stdout.read() == b""
+    assert proc.stderr is not None and b"not JSON" in proc.stderr.read()
+    proc.stdin.close()
+    proc.stdout.close()
+    proc.stderr.close()
+    for raw in (b"", b"[]", b"\xff\xfe", b'{"hook_event_name": "Nope"}'):
+        result = run_hook(repo, raw)
+        assert result.returncode == 0 and result.stdout == b""
+
+
+def test_large_payloads_are_cut_and_secrets_redacted(repo: Repo) -> None:
+    token = "ghp_" + "q7Xk2Lm9Pz4Rt8Vw3Ny6Bc1Hd5Jf0Gsq7Xk2"
+    body = payload(
+        "PostToolUse",
+        tool_name="Read",
+        tool_input={"file_path": ".env"},
+        tool_use_id="toolu_big",
+        tool_response={"content": f"GITHUB_TOKEN={token}\n" + "y" * 5_000_000},
+    )
+    proc = run_hook(repo, body)
+    assert proc.returncode == 0 and proc.stdout == b"" and proc.stderr == b"", proc.stderr
+    raw = b"".join(p.read_bytes() for p in repo.path.joinpath(".git", "sessionlog").rglob("*.jsonl"))
+    raw += b"".join(p.read_bytes() for p in repo.sessions.glob("*.jsonl")) if repo.sessions.is_dir() else b""
+    assert token.encode() not in raw and len(raw) < 100_000 and b"cut by sessionlog" in raw
+
+
+def test_hooked_and_imported_tool_calls_are_not_logged_twice(repo: Repo, tmp_path: Path) -> None:
+    transcript = tmp_path / "t.jsonl"
+    records = [
+        {
+            "type": "user",
+            "uuid": "u1",
+            "parentUuid": None,
+            "sessionId": "sess-1",
+            "timestamp": "2026-01-02T03:04:05Z",
+            "message": {"role": "user", "content": "run the tests"},
+        },
+        {
+            "type": "assistant",
+            "uuid": "a1",
+            "parentUuid": "u1",
+            "sessionId": "sess-1",
+            "timestamp": "2026-01-02T03:04:06Z",
+            "message": {
+                "content": [{"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "npm test"}}]
+            },
+        },
+    ]
+    transcript.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert run_hook(repo, EVERY_EVENT[2]).returncode == 0
+    imported = repo.run("sessionlog", "import", "claude-code", str(transcript)).stdout
+    assert "1 already logged" in imported
+    events = SessionLogger(repo.sessions).read_session("claude_code-sess-1")
+    assert [e["data"].get("tool_use_id") for e in events].count("toolu_1") == 1
+
+
+def test_codex_payloads_are_logged_too(repo: Repo) -> None:
+    body = {
+        "session_id": "019e",
+        "transcript_path": None,
+        "cwd": "",
+        "hook_event_name": "PostToolUse",
+        "model": "gpt-5",
+        "turn_id": "t1",
+        "tool_name": "Bash",
+        "tool_input": {"command": "cargo test"},
+        "tool_use_id": "call_1",
+        "tool_response": "test result: ok",
+    }
+    assert run_hook(repo, body, "codex").returncode == 0
+    [event] = SessionLogger(repo.sessions).read_session("codex-019e")
+    assert event["provenance"]["agent"] == "codex" and event["data"]["turn_id"] == "t1"
+
+
+@pytest.mark.skipif(not (SHARED / "fixtures" / "transcripts").is_dir(), reason="needs the shared transcripts")
+def test_tool_uses_of_real_transcripts_replayed_as_hooks(repo: Repo) -> None:
+    path = SHARED / "fixtures" / "transcripts" / "spotter" / "tool_heavy.jsonl"
+    uses = [
+        item
+        for line in path.read_text().splitlines()
+        if line.strip()
+        for item in (json.loads(line).get("message") or {}).get("content") or []
+        if isinstance(item, dict) and item.get("type") == "tool_use"
+    ]
+    for item in uses:
+        body = payload(
+            "PostToolUse",
+            tool_name=item["name"],
+            tool_input=item["input"],
+            tool_use_id=item["id"],
+            tool_response={"stdout": ""},
+        )
+        assert run_hook(repo, body).returncode == 0
+    events = SessionLogger(repo.sessions).read_session("claude_code-sess-1")
+    assert len([e for e in events if e["event_type"] == "tool_call"]) == len({u["id"] for u in uses}) > 3
+
+
+def test_init_registers_the_agent_hooks_keeping_other_settings(repo: Repo) -> None:
+    settings = repo.path / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text(
+        json.dumps({"model": "opus", "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "say done"}]}]}})
+    )
+    out = repo.run("sessionlog", "init", "--claude-code", "--codex").stdout
+    assert "sessionlog hook claude-code registered" in out and "sessionlog hook codex registered" in out
+    doc = json.loads(settings.read_text())
+    assert doc["model"] == "opus" and doc["hooks"]["Stop"][0]["hooks"][0]["command"] == "say done"
+    assert doc["hooks"]["PostToolUseFailure"][0] == {
+        "matcher": "*",
+        "hooks": [{"type": "command", "command": "sessionlog hook claude-code", "timeout": 10}],
+    }
+    before = settings.read_text()
+    again = repo.run("sessionlog", "init", "--claude-code").stdout
+    assert "registered already" in again and settings.read_text() == before
+    assert "SessionStart" in json.loads((repo.path / ".codex" / "hooks.json").read_text())["hooks"]
+    settings.write_text("{ not json")
+    proc = repo.run("sessionlog", "init", "--claude-code", check=False)
+    assert proc.returncode == 1 and "not valid JSON" in proc.stderr and settings.read_text() == "{ not json"
