@@ -128,6 +128,10 @@ def _tool_use(hook: Hook, *, failed: bool) -> None:
         )
         return
     todos = todos_of(name, p.get("tool_input"), p.get("tool_response"))
+    if todos and name == "TaskUpdate":
+        # an update names the task by id only: keep the words it was created with
+        known = {c.get("id"): c["commitment"] for c in hook.logger.get_open_commitments(hook.session)}
+        todos = [{**t, "commitment": known.get(t["id"], t["commitment"])} for t in todos]
     if todos:
         hook.log(
             "commitment",
