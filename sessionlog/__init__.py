@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing is not imported: the hook's fast path starts with this package
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._chain import line_digest
     from ._ids import make_session_id, new_event_id
     from ._logger import AppendResult, SessionLogger

@@ -344,7 +344,7 @@ def test_every_option_has_help_and_the_readme_names_every_command() -> None:
 
     from conftest import REPO
 
-    from sessionlog.cli import build_parser
+    from sessionlog.cli._parser import build_parser
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices

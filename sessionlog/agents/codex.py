@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from . import Importer, session_id_for, text_of
+from ._shared import Importer, session_id_for, text_of
 
 AGENT = "codex"
 _EXIT = re.compile(r"Process exited with code (-?\d+)")

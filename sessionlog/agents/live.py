@@ -12,7 +12,6 @@ session both hooked and imported holds each tool call once.
 from __future__ import annotations
 
 import os
-import select
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -23,26 +22,9 @@ import orjson
 
 from sessionlog import SessionLogger
 
-from . import fit, session_id_for, text_of
+from ._shared import fit, session_id_for, text_of
 from .claude_code import todos_of
-
-STDIN_DEADLINE = 2.0  # seconds: some agents leave the pipe open (see the hooks reference)
-
-
-def read_stdin(deadline: float = STDIN_DEADLINE) -> bytes:
-    """Everything on stdin until EOF, or what arrived before *deadline* seconds passed."""
-    fd = sys.stdin.fileno()
-    chunks: list[bytes] = []
-    end = time.monotonic() + deadline
-    while (left := end - time.monotonic()) > 0:
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            break
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks)
+from .stdin import read_stdin
 
 
 class Hook:

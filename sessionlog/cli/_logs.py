@@ -387,6 +387,6 @@ def show(args: argparse.Namespace) -> int:
 
 def hook(args: argparse.Namespace) -> int:
     """An agent's hook: its payload on stdin becomes events; nothing on stdout, always exit 0."""
-    from ..agents import live
+    from ..agents import client
 
-    return live.main("claude_code" if args.agent == "claude-code" else "codex")
+    return client.main("claude_code" if args.agent == "claude-code" else "codex")

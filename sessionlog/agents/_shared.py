@@ -1,0 +1,169 @@
+"""What the agent bridges share: session names, size limits and the importer base.
+
+Every event an agent record becomes carries the agent's own id of that record in
+``data.source_id``, so importing a transcript twice, or one that grew since, adds only
+what is new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from sessionlog import SessionLogger
+
+MAX_STRING = 16_384  # characters of one tool input or output kept in an event; the rest is digested
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def session_id_for(agent: str, native: str) -> str:
+    """A sessionlog session id naming an agent's session: ``<agent>-<its id>``, made safe."""
+    safe = _UNSAFE.sub("_", native).strip("._-").replace("..", "_") or "unnamed"
+    sid = f"{agent}-{safe}"
+    if len(sid) > 128:
+        sid = f"{sid[:110]}-{hashlib.sha256(native.encode()).hexdigest()[:16]}"
+    return sid
+
+
+def fit(value: Any) -> Any:
+    """*value* with every string longer than MAX_STRING cut, noting its length and SHA-256,
+    so a large tool output is kept within the event size limit instead of failing it."""
+    if isinstance(value, str):
+        if len(value) <= MAX_STRING:
+            return value
+        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{value[:MAX_STRING]}… [cut by sessionlog: {len(value)} characters in all, sha256 {digest}]"
+    if isinstance(value, dict):
+        return {str(k): fit(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fit(v) for v in value]
+    return value
+
+
+def text_of(content: Any) -> str:
+    """The text of a message or tool result content: a string, or the text parts of a list."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [c.get("text", "") if isinstance(c, dict) else str(c) for c in content]
+        return "\n".join(p for p in parts if isinstance(p, str) and p)
+    return "" if content is None else orjson.dumps(content).decode()
+
+
+@dataclass
+class ImportReport:
+    """What one import did: events written per type, and lines not logged, with why."""
+
+    written: Counter[str] = field(default_factory=Counter)
+    already: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+    sessions: set[str] = field(default_factory=set)
+
+    def lines(self) -> list[str]:
+        total = sum(self.written.values())
+        out = [
+            f"{total} event(s) written"
+            + (f" ({', '.join(f'{k} {v}' for k, v in sorted(self.written.items()))})" if total else "")
+        ]
+        if self.already:
+            out.append(f"{self.already} already logged (imported before)")
+        out += [f"not logged: {n} {why}" for why, n in sorted(self.skipped.items())]
+        return out + self.problems
+
+
+class Importer:
+    """Appends the events of one agent's transcripts, each once."""
+
+    agent = ""
+
+    def __init__(self, logger: SessionLogger, session: str | None = None) -> None:
+        self.logger = logger
+        self.forced_session = session
+        self.report = ImportReport()
+        self._known: dict[str, set[str]] = {}  # session -> source ids it holds
+        self._event_of: dict[str, str] = {}  # agent record id -> sessionlog event id
+
+    def known(self, session: str) -> set[str]:
+        if session not in self._known:
+            ids: set[str] = set()
+            if session in self.logger.list_sessions():
+                for event in self.logger.read_session(session):
+                    data = event.get("data")
+                    if isinstance(data, dict) and isinstance(data.get("source_id"), str):
+                        ids.add(data["source_id"])
+                        self._event_of.setdefault(data["source_id"], str(event.get("event_id")))
+            self._known[session] = ids
+        return self._known[session]
+
+    def log(
+        self,
+        session: str,
+        source_id: str,
+        event_type: str,
+        source: str,
+        data: dict[str, Any],
+        *,
+        timestamp: str | None,
+        causes: list[str],
+        where: str,
+        **blocks: Any,
+    ) -> str | None:
+        """Append one event unless the session holds it already; return its event id."""
+        known = self.known(session)
+        if source_id in known:
+            self.report.already += 1
+            return self._event_of.get(source_id)
+        depends = [c for c in dict.fromkeys(causes) if c]
+        result = self.logger.append_event(
+            session,
+            event_type,
+            self.agent if event_type != "user_message" else "user",
+            source,
+            data=fit({**data, "source_id": source_id}),
+            dependencies={"depends_on": depends} if depends else None,
+            timestamp=timestamp if _is_instant(timestamp) else None,
+            **{k: fit(v) for k, v in blocks.items() if v},
+        )
+        if not result.ok:
+            self.report.problems.append(f"{where}: not logged: {result.error}")
+            return None
+        known.add(source_id)
+        self.report.written[event_type] += 1
+        self.report.sessions.add(session)
+        self._event_of[source_id] = str(result.event_id)
+        return result.event_id
+
+    def read_lines(self, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(line number, record)`` of a transcript, streamed; a malformed line is reported and skipped."""
+        with open(path, "rb") as stream:
+            for number, raw in enumerate(stream, 1):
+                if not raw.strip():
+                    continue
+                try:
+                    record = orjson.loads(raw)
+                except orjson.JSONDecodeError as exc:
+                    self.report.problems.append(f"{path}:{number}: not JSON, skipped ({exc})")
+                    continue
+                if not isinstance(record, dict):
+                    self.report.problems.append(f"{path}:{number}: not a JSON object, skipped")
+                    continue
+                yield number, record
+
+
+def _is_instant(stamp: str | None) -> bool:
+    if not isinstance(stamp, str):
+        return False
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).tzinfo is not None
+    except ValueError:
+        return False
