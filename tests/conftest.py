@@ -11,6 +11,8 @@ import pytest
 from sessionlog import SessionLogger
 
 REPO = Path(__file__).resolve().parents[1]
+# hook daemons started by the tests go away seconds after their last payload
+os.environ.setdefault("SESSIONLOG_HOOKD_IDLE", "5")
 SHARED = Path(os.environ.get("SESSIONLOG_SHARED", REPO.parent / "shared"))
 
 

@@ -4,6 +4,7 @@ separate processes at once, a pipe left open; it never prints on stdout and alwa
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -94,11 +95,11 @@ EVERY_EVENT = [
 
 
 def run_hook(
-    repo: Repo, body: dict[str, object] | bytes, agent: str = "claude-code"
+    repo: Repo, body: dict[str, object] | bytes, agent: str = "claude-code", **env: str
 ) -> subprocess.CompletedProcess[bytes]:
     raw = body if isinstance(body, bytes) else json.dumps({**body, "cwd": str(repo.path)}).encode()
     return subprocess.run(
-        [*HOOK, agent], input=raw, capture_output=True, cwd=repo.path, env=repo.env, timeout=60, check=False
+        [*HOOK, agent], input=raw, capture_output=True, cwd=repo.path, env={**repo.env, **env}, timeout=60, check=False
     )
 
 
@@ -109,9 +110,10 @@ def repo(tmp_path: Path) -> Repo:
     return repo
 
 
-def test_every_event_type_is_logged_with_its_cause_and_nothing_on_stdout(repo: Repo) -> None:
+@pytest.mark.parametrize("hookd", ["1", "0"])  # through the warm daemon, and in-process
+def test_every_event_type_is_logged_with_its_cause_and_nothing_on_stdout(repo: Repo, hookd: str) -> None:
     for body in EVERY_EVENT:
-        proc = run_hook(repo, body)
+        proc = run_hook(repo, body, SESSIONLOG_HOOKD=hookd)
         assert proc.returncode == 0 and proc.stdout == b"", (body["hook_event_name"], proc.stderr)
         assert proc.stderr == b"", proc.stderr
     logger = SessionLogger(repo.sessions)
@@ -302,3 +304,36 @@ def test_init_registers_the_agent_hooks_keeping_other_settings(repo: Repo) -> No
     settings.write_text("{ not json")
     proc = repo.run("sessionlog", "init", "--claude-code", check=False)
     assert proc.returncode == 1 and "not valid JSON" in proc.stderr and settings.read_text() == "{ not json"
+
+
+def test_the_warm_daemon_serves_later_hooks_and_a_dead_one_is_replaced(repo: Repo) -> None:
+    import signal
+
+    sock = repo.path / ".git" / "sessionlog" / "hookd.sock"
+    first = payload(
+        "PostToolUse", tool_name="Bash", tool_input={"command": "a"}, tool_use_id="toolu_a", tool_response={}
+    )
+    assert run_hook(repo, first).returncode == 0  # logged in-process; starts the daemon
+    for _ in range(100):
+        if sock.exists():
+            break
+        time.sleep(0.05)
+    assert sock.exists() and oct(sock.stat().st_mode & 0o777) == "0o700"
+    second = payload(
+        "PostToolUse", tool_name="Bash", tool_input={"command": "b"}, tool_use_id="toolu_b", tool_response={}
+    )
+    assert run_hook(repo, second).returncode == 0
+    daemons = subprocess.run(
+        ["pgrep", "-f", f"sessionlog.agents.daemon {sock}"], capture_output=True, text=True, check=False
+    )
+    pids = [int(p) for p in daemons.stdout.split()]
+    assert len(pids) == 1
+    os.kill(pids[0], signal.SIGKILL)  # dies, leaving its socket file behind
+    time.sleep(0.2)
+    third = payload(
+        "PostToolUse", tool_name="Bash", tool_input={"command": "c"}, tool_use_id="toolu_c", tool_response={}
+    )
+    proc = run_hook(repo, third)
+    assert proc.returncode == 0 and proc.stdout == b"" and proc.stderr == b""
+    events = SessionLogger(repo.sessions).read_session("claude_code-sess-1")
+    assert [e["data"]["tool_use_id"] for e in events] == ["toolu_a", "toolu_b", "toolu_c"]

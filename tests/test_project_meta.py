@@ -84,3 +84,14 @@ def test_the_readme_block_shapes_are_the_schemas() -> None:
     readme = (REPO / "README.md").read_text()
     section = readme[readme.index(BLOCKS_START) + len(BLOCKS_START) : readme.index(BLOCKS_END)]
     assert section.strip() == blocks_markdown(), "run `python -m sessionlog._schema` to regenerate it"
+
+
+def test_the_agent_hook_fast_path_imports_only_the_standard_library() -> None:
+    # `sessionlog hook` runs for every tool call: what the console script imports before handing
+    # the payload to the warm daemon must stay this small (benchmarks/bench_hook.py)
+    probe = (
+        "import sys; from sessionlog.cli import main; from sessionlog.agents import client; "
+        "print(sorted(m for m in sys.modules if m.startswith(('sessionlog.', 'orjson', 'jsonschema', 're2', 'argparse'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['sessionlog.agents', 'sessionlog.agents.client', 'sessionlog.cli']"
