@@ -337,3 +337,25 @@ def test_the_warm_daemon_serves_later_hooks_and_a_dead_one_is_replaced(repo: Rep
     assert proc.returncode == 0 and proc.stdout == b"" and proc.stderr == b""
     events = SessionLogger(repo.sessions).read_session("claude_code-sess-1")
     assert [e["data"]["tool_use_id"] for e in events] == ["toolu_a", "toolu_b", "toolu_c"]
+
+
+def test_a_subagents_tool_calls_depend_on_its_start_and_huge_payloads_fit(repo: Repo) -> None:
+    assert run_hook(repo, payload("UserPromptSubmit", prompt="explore")).returncode == 0
+    assert run_hook(repo, payload("SubagentStart", agent_id="ag9", agent_type="Explore")).returncode == 0
+    many = {f"part{i}": "z" * 20_000 for i in range(100)}  # 2 MB spread over many strings
+    body = payload(
+        "PostToolUse",
+        tool_name="Grep",
+        tool_input={"pattern": "x"},
+        tool_use_id="toolu_s1",
+        tool_response=many,
+        agent_id="ag9",
+        agent_type="Explore",
+    )
+    proc = run_hook(repo, body)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+    events = SessionLogger(repo.sessions).read_session("claude_code-sess-1")
+    start = next(e for e in events if e["data"].get("kind") == "subagent_start")
+    call = next(e for e in events if e["event_type"] == "tool_call")
+    assert call["dependencies"]["depends_on"] == [start["event_id"]] and call["data"]["agent_id"] == "ag9"
+    assert len(json.dumps(call)) < 300_000

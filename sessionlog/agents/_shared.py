@@ -32,18 +32,27 @@ def session_id_for(agent: str, native: str) -> str:
     return sid
 
 
-def fit(value: Any) -> Any:
-    """*value* with every string longer than MAX_STRING cut, noting its length and SHA-256,
-    so a large tool output is kept within the event size limit instead of failing it."""
+def fit(value: Any, limit: int = MAX_STRING, budget: int = 256 * 1024) -> Any:
+    """*value* with every string longer than *limit* cut, noting its length and SHA-256, so
+    a large tool output is kept within the event size limit instead of failing it. When
+    many strings together still pass *budget* bytes, they are cut shorter."""
+    fitted = _cut(value, limit)
+    while limit > 256 and len(orjson.dumps(fitted)) > budget:
+        limit //= 4
+        fitted = _cut(value, limit)
+    return fitted
+
+
+def _cut(value: Any, limit: int) -> Any:
     if isinstance(value, str):
-        if len(value) <= MAX_STRING:
+        if len(value) <= limit:
             return value
         digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
-        return f"{value[:MAX_STRING]}… [cut by sessionlog: {len(value)} characters in all, sha256 {digest}]"
+        return f"{value[:limit]}… [cut by sessionlog: {len(value)} characters in all, sha256 {digest}]"
     if isinstance(value, dict):
-        return {str(k): fit(v) for k, v in value.items()}
+        return {str(k): _cut(v, limit) for k, v in value.items()}
     if isinstance(value, list):
-        return [fit(v) for v in value]
+        return [_cut(v, limit) for v in value]
     return value
 
 

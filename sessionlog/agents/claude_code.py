@@ -171,3 +171,10 @@ def todos_of(name: str, tool_input: Any, tool_response: Any = None) -> list[dict
             entry["dependencies"] = [str(b) for b in blocked]
         out.append(entry)
     return out
+
+
+def hook_events() -> dict[str, Any]:
+    """The hook events this agent sends, with their handlers (``live``)."""
+    from .live import HANDLERS
+
+    return dict(HANDLERS)  # Claude Code sends every event the adapter knows

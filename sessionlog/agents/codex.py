@@ -152,3 +152,23 @@ def _plan(name: str, arguments: Any) -> list[dict[str, Any]]:
             status = _PLAN_STATUS.get(str(item.get("status")), "pending")
             steps.append({"id": item["step"], "commitment": item["step"], "status": status})
     return steps
+
+
+def hook_events() -> dict[str, Any]:
+    """The hook events this agent sends, with their handlers (``live``)."""
+    from .live import HANDLERS
+
+    # Codex has no PostToolUseFailure, PermissionDenied or StopFailure: its failures come
+    # from the rollout (sessionlog import codex)
+    names = (
+        "SessionStart",
+        "UserPromptSubmit",
+        "PostToolUse",
+        "PreCompact",
+        "PostCompact",
+        "SubagentStart",
+        "SubagentStop",
+        "Stop",
+        "SessionEnd",
+    )
+    return {name: HANDLERS[name] for name in names}

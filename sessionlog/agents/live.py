@@ -78,6 +78,17 @@ class Hook:
                 return str(event["event_id"])
         return None
 
+    def cause(self) -> str:
+        """What an event of this payload answers: in a subagent, the event that started the
+        subagent; otherwise the prompt of the turn."""
+        agent_id = self.payload.get("agent_id")
+        if isinstance(agent_id, str) and self.payload.get("hook_event_name") != "SubagentStart":
+            for event in reversed(self.logger.query_events(self.session, event_type="state_change")):
+                data = event.get("data", {})
+                if data.get("kind") == "subagent_start" and data.get("agent_id") == agent_id:
+                    return str(event["event_id"])
+        return self.last("user_message")
+
     def last(self, event_type: str) -> str:
         """The latest event of *event_type* in the session: the cause of what follows it."""
         events = self.logger.query_events(self.session, event_type=event_type)
@@ -97,7 +108,7 @@ def _tool_use(hook: Hook, *, failed: bool) -> None:
         data["response"] = p["tool_response"]
     if isinstance(p.get("duration_ms"), (int, float)):
         data["duration_ms"] = p["duration_ms"]
-    call = hook.log("tool_call", name, data, key=use_id, causes=[hook.last("user_message")])
+    call = hook.log("tool_call", name, data, key=use_id, causes=[hook.cause()])
     if failed:
         reason = text_of(p.get("error")) or "the tool failed"
         hook.log(
@@ -141,7 +152,7 @@ def _state(kind: str, *fields: str) -> Callable[[Hook], None]:
             hook.payload.get("hook_event_name", kind),
             data,
             key=None,
-            causes=[hook.last("user_message")],
+            causes=[hook.cause()],
         )
 
     return handle
@@ -163,7 +174,7 @@ def _denied(hook: Hook) -> None:
         name,
         {"tool": name, "tool_use_id": p.get("tool_use_id"), "input": p.get("tool_input"), "reason": reason},
         key=f"{p.get('tool_use_id')}:denied" if p.get("tool_use_id") else None,
-        causes=[hook.last("user_message")],
+        causes=[hook.cause()],
         active_constraints=[{"constraint": f"{name} not permitted: {reason}", "source": "permission"}],
     )
 
@@ -177,7 +188,7 @@ def _api_failure(hook: Hook) -> None:
         "api",
         {"kind": "api_error", "error": kind, "message": detail},
         key=None,
-        causes=[hook.last("user_message")],
+        causes=[hook.cause()],
         failure_ledger=[{"attempt": "model turn", "failure_reason": f"API error: {kind}"}],
     )
 
@@ -193,6 +204,8 @@ def _subagent_stop(hook: Hook) -> None:
     hook.log("state_change", "SubagentStop", data, key=None, causes=[started])
 
 
+# The events both agents send; each agent's module picks its own (claude_code.hook_events,
+# codex.hook_events), as its transcript importer shares its mapping.
 HANDLERS: dict[str, Callable[[Hook], None]] = {
     "SessionStart": _state("session_start", "source", "model", "agent_type", "session_title"),
     "UserPromptSubmit": _prompt,
@@ -211,6 +224,14 @@ HANDLERS: dict[str, Callable[[Hook], None]] = {
 }
 
 
+def _events_of(agent: str) -> dict[str, Callable[[Hook], None]]:
+    if agent == "codex":
+        from .codex import hook_events
+    else:
+        from .claude_code import hook_events
+    return hook_events()
+
+
 def run(agent: str, raw: bytes, *, base_dir: Path | None = None) -> list[str]:
     """Log one hook payload; return the problems (never raise: the agent must not notice)."""
     problems: list[str] = []
@@ -220,7 +241,7 @@ def run(agent: str, raw: bytes, *, base_dir: Path | None = None) -> list[str]:
         return [f"payload is not JSON ({len(raw)} bytes): {exc}"]
     if not isinstance(payload, dict):
         return ["no payload on stdin (empty, or not a JSON object)"]
-    handler = HANDLERS.get(str(payload.get("hook_event_name")))
+    handler = _events_of(agent).get(str(payload.get("hook_event_name")))
     if handler is None:
         return []  # an event sessionlog does not log
     cwd = payload.get("cwd")
