@@ -283,3 +283,55 @@ def merge_agent_hooks(root: Path, agent: str) -> list[str]:
         out.write(json.dumps(doc, indent=2) + "\n")
     os.replace(tmp, path)
     return [f"{relative}: {command} registered for {', '.join(added)}"]
+
+
+def register_mcp(root: Path) -> list[str]:
+    """Register ``sessionlog mcp`` with Claude Code (``.mcp.json``) and Codex (``.codex/config.toml``),
+    keeping what those files hold; a second run changes nothing."""
+    import json
+    import tomllib
+
+    done = []
+    claude = root / ".mcp.json"
+    doc: Any = {}
+    if claude.is_symlink():
+        raise StorageError(f"{claude} is a symlink; sessionlog never writes through a link")
+    if claude.exists():
+        try:
+            doc = json.loads(claude.read_text("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{claude} is not valid JSON ({exc}); it was left as it is") from exc
+    servers = doc.setdefault("mcpServers", {}) if isinstance(doc, dict) else None
+    if not isinstance(servers, dict):
+        raise ConfigError(f'{claude}: expected an object with an "mcpServers" object; it was left as it is')
+    if "sessionlog" in servers:
+        done.append(".mcp.json: sessionlog is registered already")
+    else:
+        servers["sessionlog"] = {"command": "sessionlog", "args": ["mcp", "--agent", "claude_code"]}
+        _write_atomically(claude, json.dumps(doc, indent=2) + "\n")
+        done.append(".mcp.json: sessionlog mcp registered for Claude Code")
+    codex = root / ".codex" / "config.toml"
+    text = codex.read_text("utf-8") if codex.is_file() and not codex.is_symlink() else ""
+    try:
+        servers_toml = tomllib.loads(text).get("mcp_servers", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{codex} is not valid TOML ({exc}); it was left as it is") from exc
+    if "sessionlog" in servers_toml:
+        done.append(".codex/config.toml: sessionlog is registered already")
+    else:
+        block = '[mcp_servers.sessionlog]\ncommand = "sessionlog"\nargs = ["mcp", "--agent", "codex"]\n'
+        _write_atomically(
+            codex, text + ("\n" if text and not text.endswith("\n") else "") + ("\n" if text else "") + block
+        )
+        done.append(".codex/config.toml: sessionlog mcp registered for Codex")
+    return done
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    if path.is_symlink():
+        raise StorageError(f"{path} is a symlink; sessionlog never writes through a link")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with open(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(tmp, path)

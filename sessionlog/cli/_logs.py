@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 import time
 import zlib
@@ -390,3 +391,14 @@ def hook(args: argparse.Namespace) -> int:
     from ..agents import client
 
     return client.main("claude_code" if args.agent == "claude-code" else "codex")
+
+
+def mcp(args: argparse.Namespace) -> int:
+    """Serve the log over MCP (stdio) for an agent."""
+    try:
+        from ..mcp_server import main as serve
+    except ImportError as exc:
+        raise UsageError(f"the MCP server needs the mcp extra: pip install 'agent-sessionlog[mcp]' ({exc})") from exc
+    if args.dir:
+        os.environ["SESSIONLOG_DIR"] = args.dir
+    return serve(args.agent)

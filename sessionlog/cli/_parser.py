@@ -136,6 +136,10 @@ def _add_reading_commands(sub: Any) -> None:
     p.add_argument("agent", choices=("claude-code", "codex"), help="which agent calls it")
     p.set_defaults(func=_logs.hook)
 
+    p = sub.add_parser("mcp", help="serve the log over MCP (stdio) to an agent: tools and resources")
+    p.add_argument("--agent", default="claude_code", help="the agent name its events carry (default claude_code)")
+    p.set_defaults(func=_logs.mcp)
+
     p = sub.add_parser("tail", help="the last events of a session as JSON lines; -f follows new ones")
     p.add_argument("session", help="the session to print")
     p.add_argument("-n", "--lines", type=int, default=10, help="how many of the last events to print first (10)")
@@ -218,6 +222,7 @@ def _add_git_commands(sub: Any) -> None:
     p.add_argument("--rev", help="the tag or commit of --repo to pin")
     p.add_argument("--claude-code", action="store_true", help="register the Claude Code hooks in .claude/settings.json")
     p.add_argument("--codex", action="store_true", help="register the Codex hooks in .codex/hooks.json")
+    p.add_argument("--mcp", action="store_true", help="register sessionlog mcp in .mcp.json and .codex/config.toml")
     p.set_defaults(func=_repo.init)
 
     p = sub.add_parser(

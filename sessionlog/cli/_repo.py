@@ -104,6 +104,7 @@ def init(args: argparse.Namespace) -> int:
         install_framework_hooks,
         merge_agent_hooks,
         merge_framework_entry,
+        register_mcp,
         set_up_repository,
     )
 
@@ -130,6 +131,8 @@ def init(args: argparse.Namespace) -> int:
     for agent in ("claude-code", "codex"):
         if getattr(args, agent.replace("-", "_")):
             lines += merge_agent_hooks(root, agent)
+    if args.mcp:
+        lines += register_mcp(root)
     print("\n".join(lines))
     return EXIT_OK if installed else EXIT_FINDINGS
 
