@@ -52,6 +52,12 @@ class Step(BaseModel):
     alternatives_considered: list[str] = Field(default_factory=list)
 
 
+class Handed(Written):
+    """The handoff event, and the brief the next agent should read (``sessionlog export``)."""
+
+    brief: str
+
+
 class Verdict(BaseModel):
     session_id: str
     ok: bool
@@ -211,10 +217,14 @@ def build(agent: str, logger: SessionLogger | None = None) -> MCPServer:
         to_agent: Annotated[str, Field(description="who takes over")],
         summary: Annotated[str, Field(description="what the next agent needs to know")],
         session_id: str | None = None,
-    ) -> Written:
-        """Hand the work to another agent, carrying the open commitments and recent failures forward."""
+    ) -> Handed:
+        """Hand the work to another agent, carrying the open commitments and recent failures forward;
+        returns the session's brief for the next agent."""
+        from ._brief import build_brief, render_markdown
+
         session = session_of(session_id)
-        return written(session, log.log_handoff(session, agent, to_agent, summary, source="mcp"))
+        done = written(session, log.log_handoff(session, agent, to_agent, summary, source="mcp"))
+        return Handed(**done.model_dump(), brief=render_markdown(build_brief(log, session)))
 
     _add_reading_tools(server, log, session_of)
     return server

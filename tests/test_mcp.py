@@ -107,6 +107,10 @@ async def test_an_agent_logs_and_reads_through_the_mcp_tools(tmp_path: Path) -> 
         assert history.structured_content["result"][0]["attempt"] == "pytest -q"
         handed = await _call(session, "handoff", to_agent="codex", summary="tests left")
         assert not handed.is_error
+        brief = handed.structured_content["brief"]  # the same brief `sessionlog export` prints
+        assert (
+            "## Open commitments" in brief and "[in_progress] open a PR" in brief and "pytest -q: 2 tests fail" in brief
+        )
         verdict = await _call(session, "verify")
         assert verdict.structured_content["ok"] is True and verdict.structured_content["events"] == 5
 

@@ -402,3 +402,17 @@ def mcp(args: argparse.Namespace) -> int:
     if args.dir:
         os.environ["SESSIONLOG_DIR"] = args.dir
     return serve(args.agent)
+
+
+def export(args: argparse.Namespace) -> int:
+    """The handoff brief of a session: Markdown for people and agents, or the same content as JSON."""
+    from .._brief import build_brief, render_markdown
+
+    logger = logger_of(args)
+    _known(logger, args.session)
+    brief = build_brief(logger, args.session, last_actions=args.last)
+    if args.output == "json":
+        out_json(brief)
+    else:
+        sys.stdout.write(render_markdown(brief))
+    return EXIT_OK

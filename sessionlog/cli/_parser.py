@@ -136,6 +136,20 @@ def _add_reading_commands(sub: Any) -> None:
     p.add_argument("agent", choices=("claude-code", "codex"), help="which agent calls it")
     p.set_defaults(func=_logs.hook)
 
+    p = sub.add_parser("export", help="the handoff brief of a session: Markdown (default) or JSON")
+    p.add_argument("session", help="the session to brief")
+    p.add_argument(
+        "-o",
+        "--output",
+        "--format",
+        dest="output",
+        choices=("markdown", "json"),
+        default="markdown",
+        help="markdown for people and agents, or json with the same content",
+    )
+    p.add_argument("--last", type=int, default=10, help="how many of the last actions to list (10)")
+    p.set_defaults(func=_logs.export)
+
     p = sub.add_parser("mcp", help="serve the log over MCP (stdio) to an agent: tools and resources")
     p.add_argument("--agent", default="claude_code", help="the agent name its events carry (default claude_code)")
     p.set_defaults(func=_logs.mcp)
