@@ -416,3 +416,41 @@ def export(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render_markdown(brief))
     return EXIT_OK
+
+
+def export_otel(args: argparse.Namespace) -> int:
+    """Send sessions to an OTLP/HTTP collector as traces; by default only those that changed
+    since the last export from this clone (remembered in the git directory)."""
+    try:
+        from .. import otel
+    except ImportError as exc:
+        raise UsageError(
+            f"the OpenTelemetry export needs the otel extra: pip install 'agent-sessionlog[otel]' ({exc})"
+        ) from exc
+    from ..agents.client import git_dir
+
+    logger = logger_of(args)
+    sessions = args.sessions or logger.list_sessions()
+    for session in sessions:
+        _known(logger, session)
+    found = git_dir(str(logger.base_dir))
+    state_path = Path(found, "sessionlog", "otel-sent.json") if found else None
+    sent: dict[str, str] = {}
+    if state_path is not None and state_path.is_file():
+        sent = orjson.loads(state_path.read_bytes())
+    last = {s: str((logger.read_session(s) or [{}])[-1].get("event_id")) for s in sessions}
+    todo = [s for s in sessions if args.all or sent.get(s) != last[s]]
+    if not todo:
+        print("sessionlog export-otel: nothing new to send")
+        return EXIT_OK
+    endpoint = otel.endpoint_from_env(args.endpoint)
+    try:
+        spans = otel.send(otel.request_for(logger, todo, content=args.content), endpoint)
+    except OSError as exc:
+        print(f"sessionlog export-otel: {endpoint}: {exc}", file=sys.stderr)
+        return EXIT_FINDINGS
+    if state_path is not None:
+        state_path.parent.mkdir(parents=True, exist_ok=True)
+        state_path.write_bytes(orjson.dumps({**sent, **{s: last[s] for s in todo}}))
+    print(f"sessionlog export-otel: {spans} span(s) of {len(todo)} session(s) sent to {endpoint}")
+    return EXIT_OK

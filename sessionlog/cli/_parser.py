@@ -150,6 +150,17 @@ def _add_reading_commands(sub: Any) -> None:
     p.add_argument("--last", type=int, default=10, help="how many of the last actions to list (10)")
     p.set_defaults(func=_logs.export)
 
+    p = sub.add_parser("export-otel", help="send sessions to an OpenTelemetry collector as traces (OTLP/HTTP)")
+    p.add_argument("sessions", nargs="*", metavar="SESSION", help="sessions to send (default: every live one)")
+    p.add_argument(
+        "--endpoint",
+        help="OTLP/HTTP traces URL (default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, "
+        "$OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces, http://localhost:4318/v1/traces)",
+    )
+    p.add_argument("--content", action="store_true", help="include prompts, tool inputs and outputs (off by default)")
+    p.add_argument("--all", action="store_true", help="send every session again, not only those that changed")
+    p.set_defaults(func=_logs.export_otel)
+
     p = sub.add_parser("mcp", help="serve the log over MCP (stdio) to an agent: tools and resources")
     p.add_argument("--agent", default="claude_code", help="the agent name its events carry (default claude_code)")
     p.set_defaults(func=_logs.mcp)
