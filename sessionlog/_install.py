@@ -18,9 +18,9 @@ from .errors import ConfigError, GitError, StorageError, UsageError
 
 MARKER = "# sessionlog hook shim"
 HOOKS = {
-    "pre-commit": ("sessionlog.hooks.check", ""),
-    "pre-merge-commit": ("sessionlog.hooks.check", ""),
-    "pre-push": ("sessionlog.hooks.check", '--pre-push "$@"'),
+    "pre-commit": ("sessionlog.hooks.fast", "check"),
+    "pre-merge-commit": ("sessionlog.hooks.fast", "check"),
+    "pre-push": ("sessionlog.hooks.fast", 'check --pre-push "$@"'),
     "prepare-commit-msg": ("sessionlog.hooks.prepare_commit_msg", '"$@"'),
 }
 RETIRED = ("post-commit",)  # shims earlier versions installed

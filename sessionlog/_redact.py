@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -357,10 +358,14 @@ def _line_around(text: str, start: int, end: int) -> str:
 
 @functools.lru_cache(maxsize=16)
 def load_rule_set(
-    extra_files: tuple[str, ...] = (), patterns: tuple[SecretPattern, ...] = (), disabled: tuple[str, ...] = ()
+    extra_files: tuple[str, ...] = (),
+    patterns: tuple[SecretPattern, ...] = (),
+    disabled: tuple[str, ...] = (),
+    stamps: tuple[tuple[int, int], ...] = (),
 ) -> RuleSet:
     """The bundled rules, plus the rules of *extra_files* (gitleaks format; their
-    ``[extend] disabledRules`` and *disabled* turn rules off), plus *patterns*."""
+    ``[extend] disabledRules`` and *disabled* turn rules off), plus *patterns*. *stamps*
+    (each file's modification time and size) only key the cache: an edited file is read again."""
     rules: list[Rule] = []
     allow: Allowlist | None = None
     off = set(disabled)
@@ -397,7 +402,9 @@ class Redactor:
         rule_files: Sequence[str | Path] = (),
         disabled: Sequence[str] = (),
     ) -> None:
-        self.rules = load_rule_set(tuple(str(p) for p in rule_files), tuple(patterns), tuple(disabled))
+        files = tuple(str(p) for p in rule_files)
+        stamps = tuple((s.st_mtime_ns, s.st_size) for s in (os.stat(f) for f in files))
+        self.rules = load_rule_set(files, tuple(patterns), tuple(disabled), stamps)
 
     def might_contain_secret(self, encoded: bytes) -> bool:
         """Cheap test on the serialized event; False means certainly clean.

@@ -94,4 +94,13 @@ def test_the_agent_hook_fast_path_imports_only_the_standard_library() -> None:
         "print(sorted(m for m in sys.modules if m.startswith(('sessionlog.', 'orjson', 'jsonschema', 're2', 'argparse'))))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['sessionlog.agents', 'sessionlog.agents.client', 'sessionlog.cli']"
+    assert out.strip() == "['sessionlog._warm', 'sessionlog.agents', 'sessionlog.agents.client', 'sessionlog.cli']"
+
+
+def test_the_git_hook_shims_start_with_only_the_standard_library() -> None:
+    probe = (
+        "import sys; from sessionlog.hooks import fast; "
+        "print(sorted(m for m in sys.modules if m.startswith(('sessionlog.', 'orjson', 'jsonschema', 're2', 'argparse'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['sessionlog._warm', 'sessionlog.hooks', 'sessionlog.hooks.fast']"

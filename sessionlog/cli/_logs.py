@@ -427,7 +427,7 @@ def export_otel(args: argparse.Namespace) -> int:
         raise UsageError(
             f"the OpenTelemetry export needs the otel extra: pip install 'agent-sessionlog[otel]' ({exc})"
         ) from exc
-    from ..agents.client import git_dir
+    from .._warm import git_dir
 
     logger = logger_of(args)
     sessions = args.sessions or logger.list_sessions()
