@@ -318,3 +318,36 @@ def test_the_commit_check_applies_the_repositorys_own_secret_rules(repo: Repo) -
         logger.append_event("s1", "tool_call", "codex", "x", data={"note": "placeholder"})
     repo.file("s1").write_bytes(repo.file("s1").read_bytes().replace(b"placeholder", b"TKT-123456"))
     refused(repo, "s1.jsonl:4: unredacted secret: internal-ticket-key at $.data.note")
+
+
+def test_the_warm_checker_answers_later_commits_and_a_dead_or_stale_one_is_replaced(repo: Repo) -> None:
+    import json
+    import signal
+    import subprocess
+    import time
+
+    from sessionlog._warm import StepDown
+    from sessionlog.hooks import checkd
+
+    sock = repo.path / ".git" / "sessionlog" / "checkd.sock"
+    for _ in range(100):  # the fixture's commit started it
+        if sock.exists():
+            break
+        time.sleep(0.05)
+    assert sock.exists() and oct(sock.stat().st_mode & 0o777) == "0o700"
+    raw = repo.file("s1").read_bytes().replace(b'"i":0', b'"i":7', 1)
+    repo.file("s1").write_bytes(raw)
+    refused(repo, "committed line 1 was changed")  # answered by the warm checker
+    repo.git("checkout", "HEAD", "--", ".ai-agents")
+    found = subprocess.run(
+        ["pgrep", "-f", f"sessionlog.hooks.checkd {sock}"], capture_output=True, text=True, check=False
+    )
+    for pid in found.stdout.split():
+        os.kill(int(pid), signal.SIGKILL)  # dies, leaving its socket behind
+    repo.log("s1", 1)
+    repo.commit("after the checker died")  # checked in-process, a new checker started
+    repo.file("s1").write_bytes(repo.file("s1").read_bytes().replace(b'"i":0', b'"i":8', 1))
+    refused(repo, "committed line 1 was changed")
+    # a checker whose installed code changed steps down instead of answering
+    with pytest.raises(StepDown):
+        checkd.handle(json.dumps({"stamp": "older code", "argv": [], "cwd": "/", "env": {}, "stdin": ""}).encode())
