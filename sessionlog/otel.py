@@ -69,8 +69,11 @@ def _attr(key: str, value: Any) -> KeyValue:
     return KeyValue(key=key, value=AnyValue(string_value=value))
 
 
-def session_spans(events: list[dict[str, Any]], session_id: str, *, content: bool = False) -> list[Span]:
-    """The spans of one session's trace (root first)."""
+def session_spans(
+    events: list[dict[str, Any]], session_id: str, *, content: bool = False, since: int = 0
+) -> list[Span]:
+    """The spans of one session's trace (root first); with *since* (Unix nanoseconds), only the
+    root and what happened from then on."""
     tid = trace_id(session_id)
     root_id = span_id(f"{session_id}:root")
     agents = sorted({str((e.get("provenance") or {}).get("agent")) for e in events} - {"user"})
@@ -99,6 +102,8 @@ def session_spans(events: list[dict[str, Any]], session_id: str, *, content: boo
         data: dict[str, Any] = e["data"] if isinstance(e.get("data"), dict) else {}
         eid = str(e.get("event_id"))
         start = _nanos(e.get("timestamp"))
+        if start < since:
+            continue
         links = [
             Span.Link(trace_id=tid, span_id=span_id(dep))
             for dep in (e.get("dependencies") or {}).get("depends_on", [])
@@ -196,11 +201,14 @@ def _error_type(event: dict[str, Any]) -> str:
 
 
 def request_for(
-    logger: SessionLogger, session_ids: Iterable[str], *, content: bool = False
+    logger: SessionLogger, session_ids: Iterable[str], *, content: bool = False, since: str | None = None
 ) -> ExportTraceServiceRequest:
+    """The OTLP request for *session_ids*; *since* (RFC 3339) keeps what happened from then on."""
     scope_spans = ScopeSpans(scope=InstrumentationScope(name=SCOPE, version=_version()))
+    floor = _nanos(since) if since else 0
     for session in session_ids:
-        scope_spans.spans.extend(session_spans(list(logger.read_session(session)), session, content=content))
+        events = list(logger.read_session(session))
+        scope_spans.spans.extend(session_spans(events, session, content=content, since=floor))
     resource = Resource(attributes=[_attr("service.name", os.environ.get("OTEL_SERVICE_NAME", "sessionlog"))])
     return ExportTraceServiceRequest(resource_spans=[ResourceSpans(resource=resource, scope_spans=[scope_spans])])
 

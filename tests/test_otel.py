@@ -68,8 +68,8 @@ def _session(repo: Repo) -> dict[str, str]:
     return {"ask": str(ask.event_id), "call": str(call.event_id), "fail": str(fail.event_id)}
 
 
-def _export(repo: Repo, endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return repo.run(sys.executable, "-m", "sessionlog", "export-otel", "--endpoint", endpoint, *args)
+def _export(repo: Repo, endpoint: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return repo.run(sys.executable, "-m", "sessionlog", "export-otel", "--endpoint", endpoint, *args, check=check)
 
 
 def test_a_session_becomes_one_trace_with_tool_spans_errors_and_links(tmp_path: Path, collector: tuple) -> None:  # type: ignore[type-arg]
@@ -106,9 +106,16 @@ def test_a_session_becomes_one_trace_with_tool_spans_errors_and_links(tmp_path: 
         n: (s.trace_id, s.span_id) for n, s in spans.items()
     }
     assert "gen_ai.tool.call.arguments" in {a.key for a in again["execute_tool Bash"].attributes}
-    # a changed session is sent again
-    SessionLogger(repo.sessions).append_event("s1", "tool_call", "claude_code", "Read", data={"tool": "Read"})
+    # a changed session is sent again; --since keeps the root and what happened from then on
+    later = SessionLogger(repo.sessions).append_event("s1", "tool_call", "claude_code", "Read", data={"tool": "Read"})
     assert "4 span(s) of 1 session(s)" in _export(repo, endpoint).stdout
+    stamp = SessionLogger(repo.sessions).read_session("s1")[-1]["timestamp"]
+    assert "2 span(s) of 1 session(s)" in _export(repo, endpoint, "--all", "--since", stamp).stdout
+    assert {s.name for s in received[-1].resource_spans[0].scope_spans[0].spans} == {
+        "invoke_agent claude_code",
+        "execute_tool Read",
+    }
+    assert later.ok and _export(repo, endpoint, "--since", "yesterday", check=False).returncode == 2
 
 
 def test_an_unreachable_collector_is_reported(tmp_path: Path) -> None:

@@ -427,8 +427,11 @@ def export_otel(args: argparse.Namespace) -> int:
         raise UsageError(
             f"the OpenTelemetry export needs the otel extra: pip install 'agent-sessionlog[otel]' ({exc})"
         ) from exc
+    from .._queries import parse_instant
     from .._warm import git_dir
 
+    if args.since:
+        parse_instant(args.since, what="--since")  # a usage error, before anything is read or sent
     logger = logger_of(args)
     sessions = args.sessions or logger.list_sessions()
     for session in sessions:
@@ -445,7 +448,7 @@ def export_otel(args: argparse.Namespace) -> int:
         return EXIT_OK
     endpoint = otel.endpoint_from_env(args.endpoint)
     try:
-        spans = otel.send(otel.request_for(logger, todo, content=args.content), endpoint)
+        spans = otel.send(otel.request_for(logger, todo, content=args.content, since=args.since), endpoint)
     except OSError as exc:
         print(f"sessionlog export-otel: {endpoint}: {exc}", file=sys.stderr)
         return EXIT_FINDINGS

@@ -159,6 +159,9 @@ def _add_reading_commands(sub: Any) -> None:
     )
     p.add_argument("--content", action="store_true", help="include prompts, tool inputs and outputs (off by default)")
     p.add_argument("--all", action="store_true", help="send every session again, not only those that changed")
+    p.add_argument(
+        "--since", metavar="TS", help="only what happened from this instant on (RFC 3339); the root span always"
+    )
     p.set_defaults(func=_logs.export_otel)
 
     p = sub.add_parser("mcp", help="serve the log over MCP (stdio) to an agent: tools and resources")
