@@ -17,8 +17,8 @@ SHARED = Path(os.environ.get("SESSIONLOG_SHARED", REPO.parent / "shared"))
 
 
 _MISSING = (
-    f"runs the examples of the usage guide in {SHARED}/seed, which this checkout does not have "
-    "(set SESSIONLOG_SHARED to the shared folder)"
+    f"uses the shared folder {SHARED} (the usage guide's examples, real agent transcripts), which this "
+    "checkout does not have (set SESSIONLOG_SHARED to it)"
 )
 
 

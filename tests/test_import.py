@@ -12,14 +12,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import SHARED
+from conftest import SHARED, shared
 
 from sessionlog import SessionLogger
 
 TRANSCRIPTS = SHARED / "fixtures" / "transcripts"
 CLAUDE = sorted(TRANSCRIPTS.glob("claude-code-*/*.jsonl")) + sorted(TRANSCRIPTS.glob("spotter/*.jsonl"))
 CODEX = sorted(TRANSCRIPTS.glob("codex-*/*.jsonl"))
-needs_transcripts = pytest.mark.skipif(not TRANSCRIPTS.is_dir(), reason=f"needs {TRANSCRIPTS}")
 
 
 def _records(path: Path) -> list[dict[str, object]]:
@@ -94,13 +93,13 @@ def _written(out: str) -> Counter[str]:
     return Counter({k: int(v) for k, v in re.findall(r"(\w+) (\d+)", first.split("written", 1)[1])})
 
 
-@needs_transcripts
 @pytest.mark.parametrize(
     ("agent", "files", "expected"), [("claude-code", CLAUDE, claude_expected), ("codex", CODEX, codex_expected)]
 )
 def test_every_transcript_imports_event_by_event(
     tmp_path: Path, agent: str, files: list[Path], expected: object
 ) -> None:
+    shared("fixtures", "transcripts")
     proc = _import(tmp_path, agent, files)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     want = expected(files)  # type: ignore[operator]
@@ -127,9 +126,8 @@ def test_every_transcript_imports_event_by_event(
                 assert ids[event["dependencies"]["depends_on"][0]]["event_type"] == "tool_call"
 
 
-@needs_transcripts
 def test_todos_become_commitments_whose_latest_status_wins(tmp_path: Path) -> None:
-    path = TRANSCRIPTS / "claude-code-log" / "todowrite_examples.jsonl"
+    path = shared("fixtures", "transcripts", "claude-code-log", "todowrite_examples.jsonl")
     assert _import(tmp_path, "claude-code", [path]).returncode == 0
     logger = SessionLogger(tmp_path, spool=False)
     [session] = logger.list_sessions()

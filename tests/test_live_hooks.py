@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SHARED
+from conftest import shared
 from gitrepo import Repo
 
 from sessionlog import SessionLogger
@@ -260,9 +260,8 @@ def test_codex_payloads_are_logged_too(repo: Repo) -> None:
     assert event["provenance"]["agent"] == "codex" and event["data"]["turn_id"] == "t1"
 
 
-@pytest.mark.skipif(not (SHARED / "fixtures" / "transcripts").is_dir(), reason="needs the shared transcripts")
 def test_tool_uses_of_real_transcripts_replayed_as_hooks(repo: Repo) -> None:
-    path = SHARED / "fixtures" / "transcripts" / "spotter" / "tool_heavy.jsonl"
+    path = shared("fixtures", "transcripts", "spotter", "tool_heavy.jsonl")
     uses = [
         item
         for line in path.read_text().splitlines()
