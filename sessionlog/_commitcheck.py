@@ -14,7 +14,6 @@ import functools
 import io
 import mmap
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import orjson
 from . import _git
 from ._archive import gunzip_bounded
 from ._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SESSIONS_DIR, SUFFIX, repo_redactor, repo_schema_for
+from ._reader import iter_lines
 from ._redact import Redactor
 from ._schema import SchemaSet, load_schemas
 from ._verify import Finding, LineChecker
@@ -275,7 +275,7 @@ class Checker:
         checker = LineChecker(
             path, self.schemas, self.redactor, first_line=first, previous_line=previous, chained_before=chained
         )
-        checker.feed(_split(data, first))
+        checker.feed(iter_lines(io.BytesIO(data), first_line=first))
         return checker.findings
 
     def _rewrite(self, path: str, old: bytes, new: bytes) -> Finding:
@@ -369,8 +369,3 @@ def _count_lines(data: bytes | mmap.mmap, end: int) -> int:
     """Newlines in ``data[:end]`` (mmap has no count method)."""
     view = memoryview(data)
     return sum(view[i : min(i + (1 << 24), end)].tobytes().count(b"\n") for i in range(0, end, 1 << 24))
-
-
-def _split(data: bytes, first: int) -> Iterator[tuple[int, bytes]]:
-    """Lines of *data* with their numbers, newlines kept (a torn last line shows)."""
-    return enumerate(io.BytesIO(data), start=first)
