@@ -1,4 +1,5 @@
-"""What the git hook shims run: ``python -m sessionlog.hooks.fast check [ARGS]``.
+"""What the git hooks run: ``python -m sessionlog.hooks.fast check [ARGS]`` from the shims, and
+the ``sessionlog-check`` console script the pre-commit framework calls.
 
 The commit check runs at every commit, so this module imports only the standard library
 and asks the warm checker (``sessionlog.hooks.checkd``, see ``sessionlog._warm``) to run
@@ -43,6 +44,11 @@ def main(argv: list[str]) -> int:
 
     sys.stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="latin-1")
     return check(args)
+
+
+def console() -> int:
+    """The ``sessionlog-check`` console script (what the pre-commit framework runs)."""
+    return main(["check", *sys.argv[1:]])
 
 
 if __name__ == "__main__":
