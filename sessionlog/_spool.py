@@ -28,6 +28,8 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
+from ._warm import work_tree_of
+
 SPOOL = Path("sessionlog", "spool")
 MARKER = Path("sessionlog", "seal-on-commit")
 
@@ -35,23 +37,10 @@ MARKER = Path("sessionlog", "seal-on-commit")
 def git_dir_of(folder: Path) -> tuple[Path, Path] | None:
     """``(work tree top, git dir)`` of the work tree holding *folder* (which may not exist yet), or None.
 
-    Found by walking up to a ``.git`` directory or ``gitdir:`` file, as git
-    does, without running git: appends stay free of subprocesses.
+    Found without running git (see ``_warm.work_tree_of``): appends stay free of subprocesses.
     """
-    start = Path(os.path.abspath(folder))
-    for top in (start, *start.parents):
-        marker = top / ".git"
-        try:
-            if marker.is_dir():
-                return top, marker
-            if marker.is_file():
-                text = marker.read_text(errors="replace").strip()
-                if text.startswith("gitdir:"):
-                    target = Path(text[len("gitdir:") :].strip())
-                    return top, target if target.is_absolute() else (top / target).resolve()
-        except OSError:
-            return None
-    return None
+    found = work_tree_of(os.fspath(folder))
+    return (Path(found[0]), Path(found[1])) if found else None
 
 
 def common_dir(git_dir: Path) -> Path:

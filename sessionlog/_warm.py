@@ -29,26 +29,33 @@ def enabled() -> bool:
     return os.environ.get("SESSIONLOG_HOOKD", "1") != "0"
 
 
-def git_dir(start: str) -> str | None:
-    """The git directory of the work tree holding *start*, found as git finds it (no git process)."""
+def work_tree_of(start: str) -> tuple[str, str] | None:
+    """``(work tree top, git dir)`` of the work tree holding *start* (which may not exist yet),
+    found by walking up to a ``.git`` folder or ``gitdir:`` file as git does, without running git."""
     here = os.path.abspath(start)
     while True:
         marker = os.path.join(here, ".git")
         if os.path.isdir(marker):
-            return marker
+            return here, marker
         if os.path.isfile(marker):
             try:
-                with open(marker, encoding="utf-8") as stream:
+                with open(marker, encoding="utf-8", errors="replace") as stream:
                     line = stream.readline().strip()
             except OSError:
                 return None
             if line.startswith("gitdir:"):
-                return os.path.normpath(os.path.join(here, line[len("gitdir:") :].strip()))
+                return here, os.path.normpath(os.path.join(here, line[len("gitdir:") :].strip()))
             return None
         parent = os.path.dirname(here)
         if parent == here:
             return None
         here = parent
+
+
+def git_dir(start: str) -> str | None:
+    """The git directory of the work tree holding *start*."""
+    found = work_tree_of(start)
+    return found[1] if found else None
 
 
 def code_stamp() -> str:
