@@ -18,7 +18,7 @@ from ._ids import new_event_id, session_id_error, utc_now
 from ._paths import SUFFIX, default_sessions_dir, repo_redactor, repo_schema_for
 from ._reader import ParseError, decode_line, gc_paused, iter_lines, open_session_file
 from ._redact import DEFAULT_SECRET_PATTERNS, SecretPattern
-from ._schema import SchemaError, SchemaSet, load_schemas
+from ._schema import OPTIONAL_BLOCKS, SchemaError, SchemaSet, load_schemas
 from ._spool import spool_dir, spooled_lines
 from ._store import AppendError, SessionFile
 from ._types import Event
@@ -27,15 +27,6 @@ from .errors import UsageError
 
 DEFAULT_MAX_EVENT_BYTES = 1 << 20
 _MAX_OPEN_FILES = 32
-OPTIONAL_BLOCKS = (
-    "data",
-    "causal_steps",
-    "active_constraints",
-    "failure_ledger",
-    "open_commitments",
-    "key_entities",
-    "dependencies",
-)
 SYSTEM_AGENT = "sessionlog"
 
 

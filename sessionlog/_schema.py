@@ -17,6 +17,16 @@ from ._jsonpath import json_path, unrepresentable
 from .errors import ConfigError
 
 SCHEMA_RESOURCE = "session-event.schema.json"
+# The event's optional blocks, in the order append_event takes them.
+OPTIONAL_BLOCKS = (
+    "data",
+    "causal_steps",
+    "active_constraints",
+    "failure_ledger",
+    "open_commitments",
+    "key_entities",
+    "dependencies",
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -248,15 +258,7 @@ def blocks_markdown() -> str:
     """The shape of each optional block, as a Markdown table generated from the built-in schema."""
     props = builtin_schema()["properties"]
     rows = ["| block | shape | fields (required in bold) |", "|---|---|---|"]
-    for name in (
-        "data",
-        "causal_steps",
-        "active_constraints",
-        "failure_ledger",
-        "open_commitments",
-        "key_entities",
-        "dependencies",
-    ):
+    for name in OPTIONAL_BLOCKS:
         block = props[name]
         if block.get("type") == "array":
             shape, item = "list of objects", block["items"]

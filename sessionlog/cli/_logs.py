@@ -17,11 +17,11 @@ import orjson
 from .._archive import gunzip_file
 from .._commitcheck import MAX_SESSION_BYTES
 from .._ids import make_session_id
-from .._logger import OPTIONAL_BLOCKS, SessionLogger
+from .._logger import SessionLogger
 from .._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SUFFIX, repo_redactor, repo_schema_for
 from .._redact import Redactor
 from .._report import render
-from .._schema import SchemaSet, load_schemas
+from .._schema import OPTIONAL_BLOCKS, SchemaSet, load_schemas
 from .._types import Event
 from .._verify import Finding, VerifyReport, anchor_problem, verify_file
 from ..errors import EXIT_FINDINGS, EXIT_OK, NotFound, UsageError

@@ -31,8 +31,8 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .._logger import OPTIONAL_BLOCKS
     from .._report import FORMATS, default_format
+    from .._schema import OPTIONAL_BLOCKS
     from . import _logs
 
     parser = argparse.ArgumentParser(
