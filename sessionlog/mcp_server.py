@@ -103,6 +103,23 @@ def build(agent: str, logger: SessionLogger | None = None) -> MCPServer:
             raise ToolError(result.error or "refused")
         return Written(session_id=session, event_id=result.event_id, seq=result.seq)
 
+    def append(
+        session_id: str | None,
+        event_type: str,
+        source: str,
+        data: dict[str, Any] | None,
+        depends_on: list[str] | None,
+        confidence: float | None = None,
+        **blocks: Any,
+    ) -> Written:
+        """Append for a tool: its session resolved, its causes as ``dependencies``, a refusal a ToolError."""
+        session = session_of(session_id)
+        dependencies = {"depends_on": depends_on} if depends_on else None
+        result = log.append_event(
+            session, event_type, agent, source, data, dependencies=dependencies, confidence=confidence, **blocks
+        )
+        return written(session, result)
+
     @server.tool(annotations=_APPEND)
     def append_event(
         event_type: Annotated[EventType, Field(description="the kind of event")],
@@ -118,22 +135,19 @@ def build(agent: str, logger: SessionLogger | None = None) -> MCPServer:
         session_id: str | None = None,
     ) -> Written:
         """Append one event of any type with any of the optional blocks; returns its id and line."""
-        session = session_of(session_id)
-        result = log.append_event(
-            session,
+        return append(
+            session_id,
             event_type,
-            agent,
             source,
             data,
-            causal_steps,
-            active_constraints,
-            failure_ledger,
-            open_commitments,
-            key_entities,
-            {"depends_on": depends_on} if depends_on else None,
+            depends_on,
             confidence,
+            causal_steps=causal_steps,
+            active_constraints=active_constraints,
+            failure_ledger=failure_ledger,
+            open_commitments=open_commitments,
+            key_entities=key_entities,
         )
-        return written(session, result)
 
     @server.tool(annotations=_APPEND)
     def log_decision(
@@ -145,7 +159,6 @@ def build(agent: str, logger: SessionLogger | None = None) -> MCPServer:
         session_id: str | None = None,
     ) -> Written:
         """Log a decision with its reasons, the steps that led to it and what was ruled out."""
-        session = session_of(session_id)
         causal = [s.model_dump() for s in steps or []] or [
             {"step": decision, "reasoning": reasoning, "alternatives_considered": alternatives or []}
         ]
@@ -154,16 +167,7 @@ def build(agent: str, logger: SessionLogger | None = None) -> MCPServer:
             "reasoning": reasoning,
             **({"alternatives": alternatives} if alternatives else {}),
         }
-        result = log.append_event(
-            session,
-            "decision",
-            agent,
-            "mcp",
-            data,
-            causal_steps=causal,
-            dependencies={"depends_on": depends_on} if depends_on else None,
-        )
-        return written(session, result)
+        return append(session_id, "decision", "mcp", data, depends_on, causal_steps=causal)
 
     @server.tool(annotations=_APPEND)
     def commitment(
@@ -175,16 +179,12 @@ def build(agent: str, logger: SessionLogger | None = None) -> MCPServer:
         session_id: str | None = None,
     ) -> Written:
         """Open, update or close (status completed or cancelled) a commitment; the latest status wins."""
-        session = session_of(session_id)
         entry: dict[str, Any] = {"id": id, "commitment": commitment, "status": status}
         if due_by:
             entry["due_by"] = due_by
         if depends_on:
             entry["dependencies"] = depends_on
-        result = log.append_event(
-            session, "commitment", agent, "mcp", {"id": id, "status": status}, open_commitments=[entry]
-        )
-        return written(session, result)
+        return append(session_id, "commitment", "mcp", {"id": id, "status": status}, None, open_commitments=[entry])
 
     @server.tool(annotations=_APPEND)
     def record_failure(
@@ -195,22 +195,12 @@ def build(agent: str, logger: SessionLogger | None = None) -> MCPServer:
         session_id: str | None = None,
     ) -> Written:
         """Record a failed attempt (an error event with a failure-ledger entry)."""
-        session = session_of(session_id)
         ledger = {
             "attempt": attempt,
             "failure_reason": failure_reason,
             **({"error_code": error_code} if error_code else {}),
         }
-        result = log.append_event(
-            session,
-            "error",
-            agent,
-            "mcp",
-            {"message": failure_reason},
-            failure_ledger=[ledger],
-            dependencies={"depends_on": depends_on} if depends_on else None,
-        )
-        return written(session, result)
+        return append(session_id, "error", "mcp", {"message": failure_reason}, depends_on, failure_ledger=[ledger])
 
     @server.tool(annotations=_APPEND)
     def handoff(
