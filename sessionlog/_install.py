@@ -172,7 +172,7 @@ def merge_framework_entry(root: Path, url: str | None, rev: str | None) -> list[
     indent = first_item.group(1) if first_item else ""
     merged = text + ("" if text.endswith("\n") else "\n") + framework_entry(url, rev, indent)
     _check_yaml(merged, url)
-    config.write_text(merged)
+    _write_atomically(config, merged)
     return [f"{FRAMEWORK_CONFIG}: added sessionlog-check ({url} at {rev})"]
 
 
@@ -247,17 +247,7 @@ def merge_agent_hooks(root: Path, agent: str) -> list[str]:
 
     relative, command, events = AGENT_HOOKS[agent]
     path = root / relative
-    if path.is_symlink():
-        raise StorageError(f"{path} is a symlink; sessionlog never writes through a link")
-    doc: Any = {}
-    if path.exists():
-        try:
-            doc = json.loads(path.read_text("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{path} is not valid JSON ({exc}); it was left as it is") from exc
-    hooks = doc.setdefault("hooks", {}) if isinstance(doc, dict) else None
-    if not isinstance(hooks, dict):
-        raise ConfigError(f'{path}: expected a JSON object with a "hooks" object; it was left as it is')
+    doc, hooks = _json_section(path, "hooks")
     added = []
     for event in events:
         entries = hooks.setdefault(event, [])
@@ -277,11 +267,7 @@ def merge_agent_hooks(root: Path, agent: str) -> list[str]:
         added.append(event)
     if not added:
         return [f"{relative}: {command} is registered already"]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with open(fd, "w", encoding="utf-8") as out:
-        out.write(json.dumps(doc, indent=2) + "\n")
-    os.replace(tmp, path)
+    _write_atomically(path, json.dumps(doc, indent=2) + "\n")
     return [f"{relative}: {command} registered for {', '.join(added)}"]
 
 
@@ -293,17 +279,7 @@ def register_mcp(root: Path) -> list[str]:
 
     done = []
     claude = root / ".mcp.json"
-    doc: Any = {}
-    if claude.is_symlink():
-        raise StorageError(f"{claude} is a symlink; sessionlog never writes through a link")
-    if claude.exists():
-        try:
-            doc = json.loads(claude.read_text("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{claude} is not valid JSON ({exc}); it was left as it is") from exc
-    servers = doc.setdefault("mcpServers", {}) if isinstance(doc, dict) else None
-    if not isinstance(servers, dict):
-        raise ConfigError(f'{claude}: expected an object with an "mcpServers" object; it was left as it is')
+    doc, servers = _json_section(claude, "mcpServers")
     if "sessionlog" in servers:
         done.append(".mcp.json: sessionlog is registered already")
     else:
@@ -325,6 +301,25 @@ def register_mcp(root: Path) -> list[str]:
         )
         done.append(".codex/config.toml: sessionlog mcp registered for Codex")
     return done
+
+
+def _json_section(path: Path, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An agent's JSON settings file (empty when missing) and its object *key*, created if
+    absent; a file that is not such an object is reported and left as it is."""
+    import json
+
+    if path.is_symlink():
+        raise StorageError(f"{path} is a symlink; sessionlog never writes through a link")
+    doc: Any = {}
+    if path.exists():
+        try:
+            doc = json.loads(path.read_text("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{path} is not valid JSON ({exc}); it was left as it is") from exc
+    section = doc.setdefault(key, {}) if isinstance(doc, dict) else None
+    if not isinstance(section, dict):
+        raise ConfigError(f'{path}: expected a JSON object with a "{key}" object; it was left as it is')
+    return doc, section
 
 
 def _write_atomically(path: Path, text: str) -> None:
