@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Any
 
 from ._logger import SessionLogger
+from ._queries import failure_history, open_commitments
 
 TEXT = 240  # characters kept of one text
 SECTION = 10  # items kept per section (the newest)
@@ -32,7 +33,8 @@ def _first_text(data: Any, keys: tuple[str, ...]) -> str:
 
 def build_brief(logger: SessionLogger, session_id: str, *, last_actions: int = SECTION) -> dict[str, Any]:
     """The brief of *session_id* as plain data (``render_markdown`` writes it for people)."""
-    events = logger.read_session(session_id)
+    numbered = list(logger.iter_query_events(session_id))  # read once for every section
+    events = [e for _, e in numbered]
     prompts = [e for e in events if e.get("event_type") == "user_message"]
 
     def ref(event: dict[str, Any]) -> str:
@@ -84,7 +86,7 @@ def build_brief(logger: SessionLogger, session_id: str, *, last_actions: int = S
                 files[tool_input[key]] += 1
     actions = [
         {
-            "what": _cut(_action(e)),
+            "what": summary_of(e) or str((e.get("provenance") or {}).get("source")),
             "type": e.get("event_type"),
             "agent": (e.get("provenance") or {}).get("agent"),
             "at": e.get("timestamp"),
@@ -115,7 +117,7 @@ def build_brief(logger: SessionLogger, session_id: str, *, last_actions: int = S
                 "id": c.get("id"),
                 "event": c["event"]["event_id"] if isinstance(c.get("event"), dict) else None,
             }
-            for c in logger.get_open_commitments(session_id)
+            for c in open_commitments(numbered)
         ][-SECTION:],
         "failures": [
             {
@@ -123,7 +125,7 @@ def build_brief(logger: SessionLogger, session_id: str, *, last_actions: int = S
                 "reason": _cut(f.get("failure_reason", "")),
                 "event": f["event"]["event_id"] if isinstance(f.get("event"), dict) else None,
             }
-            for f in logger.get_failure_history(session_id)
+            for f in failure_history(numbered)
         ][-SECTION:],
         "active_constraints": list(constraints.values())[-SECTION:],
         "key_entities": sorted(entities.values(), key=lambda x: x["name"])[:SECTION],
@@ -141,17 +143,17 @@ def build_brief(logger: SessionLogger, session_id: str, *, last_actions: int = S
     }
 
 
-def _action(event: dict[str, Any]) -> str:
+def summary_of(event: dict[str, Any]) -> str:
+    """What an event was about, in a few words: a tool call's tool and what it ran or touched,
+    else the first of its text fields; empty when it has none."""
     data: dict[str, Any] = event["data"] if isinstance(event.get("data"), dict) else {}
     tool_input = data.get("input")
     if isinstance(tool_input, dict):
         what = next(
             (tool_input[k] for k in ("command", "cmd", "file_path", "path", "pattern", "url") if k in tool_input), ""
         )
-        return f"{data.get('tool', '')} {what}".strip()
-    return _first_text(data, ("message", "summary", "kind", "command")) or str(
-        (event.get("provenance") or {}).get("source")
-    )
+        return _cut(f"{data.get('tool', '')} {what}".strip())
+    return _first_text(data, ("summary", "decision", "choice", "message", "command", "commitment", "kind"))
 
 
 def render_markdown(brief: dict[str, Any]) -> str:

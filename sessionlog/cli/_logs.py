@@ -8,17 +8,19 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from .._archive import gunzip_file
+from .._brief import summary_of
 from .._commitcheck import MAX_SESSION_BYTES
 from .._ids import make_session_id
 from .._logger import SessionLogger
 from .._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SUFFIX, repo_redactor, repo_schema_for
+from .._queries import failure_history, open_commitments
 from .._redact import Redactor
 from .._report import render
 from .._schema import OPTIONAL_BLOCKS, SchemaSet, load_schemas
@@ -184,31 +186,36 @@ def query(args: argparse.Namespace) -> int:
 
 
 def commitments(args: argparse.Namespace) -> int:
-    logger = logger_of(args)
-    _known(logger, args.session)
-    open_ = logger.get_open_commitments(args.session)
-    if args.output == "json":
-        out_json(open_)
-        return EXIT_OK
-    for c in open_:
+    def line(c: dict[str, Any]) -> str:
         due = f", due {c['due_by']}" if c.get("due_by") else ""
-        print(f"- [{c['status']}] {c['commitment']}  (line {c['event']['line']}{due})")
-    if not open_:
-        print(f"{args.session}: no open commitments")
-    return EXIT_OK
+        return f"- [{c['status']}] {c['commitment']}  (line {c['event']['line']}{due})"
+
+    return _listing(args, logger_of(args).get_open_commitments, line, "no open commitments")
 
 
 def failures(args: argparse.Namespace) -> int:
-    logger = logger_of(args)
-    _known(logger, args.session)
-    history = logger.get_failure_history(args.session)
+    def line(f: dict[str, Any]) -> str:
+        return f"- {f['attempt']}: {f['failure_reason']}  (line {f['event']['line']})"
+
+    return _listing(args, logger_of(args).get_failure_history, line, "no failures")
+
+
+def _listing(
+    args: argparse.Namespace,
+    items_of: Callable[[str], list[dict[str, Any]]],
+    line: Callable[[dict[str, Any]], str],
+    empty: str,
+) -> int:
+    """A session's items as JSON, or one line each for people (and a line saying there are none)."""
+    _known(logger_of(args), args.session)
+    items = items_of(args.session)
     if args.output == "json":
-        out_json(history)
+        out_json(items)
         return EXIT_OK
-    for f in history:
-        print(f"- {f['attempt']}: {f['failure_reason']}  (line {f['event']['line']})")
-    if not history:
-        print(f"{args.session}: no failures")
+    for item in items:
+        print(line(item))
+    if not items:
+        print(f"{args.session}: {empty}")
     return EXIT_OK
 
 
@@ -217,7 +224,8 @@ def sessions(args: argparse.Namespace) -> int:
     logger = logger_of(args)
     rows: list[dict[str, Any]] = []
     for session in logger.list_sessions():
-        events = logger.read_session(session)
+        numbered = list(logger.iter_query_events(session))  # read once for every column
+        events = [e for _, e in numbered]
         stamps = sorted(str(e["timestamp"]) for e in events if isinstance(e.get("timestamp"), str))
         agents = sorted(
             {str(e.get("provenance", {}).get("agent")) for e in events if isinstance(e.get("provenance"), dict)}
@@ -229,8 +237,8 @@ def sessions(args: argparse.Namespace) -> int:
                 "events": len(events),
                 "first": stamps[0] if stamps else None,
                 "last": stamps[-1] if stamps else None,
-                "open_commitments": len(logger.get_open_commitments(session)),
-                "failures": len(logger.get_failure_history(session)),
+                "open_commitments": len(open_commitments(numbered)),
+                "failures": len(failure_history(numbered)),
             }
         )
     if args.output == "json":
@@ -301,19 +309,15 @@ def cause_tree(by_id: dict[object, Event], event_id: str) -> list[str]:
 
 def describe(event: Event) -> str:
     """``evt_…  decision  claude_code  what it was about`` on one line."""
+    return f"{event.get('event_id')}  {_what(event)}"
+
+
+def _what(event: Event) -> str:
+    """``decision  claude_code  what it was about``."""
     provenance: dict[str, Any] = event["provenance"] if isinstance(event.get("provenance"), dict) else {}
-    data: dict[str, Any] = event["data"] if isinstance(event.get("data"), dict) else {}
-    gist = next(
-        (
-            str(data[k])
-            for k in ("summary", "decision", "choice", "message", "command", "commitment", "kind")
-            if k in data
-        ),
-        "",
-    )
-    gist = " ".join(gist.split())
+    gist = summary_of(event)
     gist = gist if len(gist) <= 70 else gist[:69] + "…"
-    return f"{event.get('event_id')}  {event.get('event_type')}  {provenance.get('agent', '?')}  {gist}".rstrip()
+    return f"{event.get('event_type')}  {provenance.get('agent', '?')}  {gist}".rstrip()
 
 
 def tail(args: argparse.Namespace) -> int:
@@ -370,8 +374,9 @@ def show(args: argparse.Namespace) -> int:
     open commitments marked."""
     logger = logger_of(args)
     _known(logger, args.session)
-    events = logger.read_session(args.session)
-    open_ids = {c.get("id") or c.get("commitment") for c in logger.get_open_commitments(args.session)}
+    numbered = list(logger.iter_query_events(args.session))  # read once
+    events = [e for _, e in numbered]
+    open_ids = {c.get("id") or c.get("commitment") for c in open_commitments(numbered)}
     for event in events:
         stamp = str(event.get("timestamp", ""))[:19].replace("T", " ")
         marks = ""
@@ -380,7 +385,7 @@ def show(args: argparse.Namespace) -> int:
         pending = [c for c in event.get("open_commitments", []) if (c.get("id") or c.get("commitment")) in open_ids]
         if pending:
             marks += f"  ◻ {len(pending)} open commitment(s)"
-        print(f"{stamp}  {describe(event).split('  ', 1)[1]}{marks}")
+        print(f"{stamp}  {_what(event)}{marks}")
     if not events:
         print(f"{args.session}: no events")
     return EXIT_OK
