@@ -56,6 +56,19 @@ def _cut(value: Any, limit: int) -> Any:
     return value
 
 
+def attempt_of(tool: str, tool_input: Any) -> str:
+    """A failure-ledger ``attempt``: the tool and what it ran or touched (a command given as a
+    string or an argv list, a path, a pattern, a URL)."""
+    if isinstance(tool_input, dict):
+        for key in ("command", "cmd", "file_path", "path", "pattern", "url", "description"):
+            value = tool_input.get(key)
+            if isinstance(value, list):
+                value = " ".join(str(part) for part in value)
+            if isinstance(value, str):
+                return f"{tool}: {value}"
+    return tool
+
+
 def text_of(content: Any) -> str:
     """The text of a message or tool result content: a string, or the text parts of a list."""
     if isinstance(content, str):

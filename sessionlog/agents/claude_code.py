@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ._shared import Importer, session_id_for, text_of
+from ._shared import Importer, attempt_of, session_id_for, text_of
 
 AGENT = "claude_code"
 _STATUS = {"pending": "pending", "in_progress": "in_progress", "completed": "completed", "deleted": "cancelled"}
@@ -77,7 +77,7 @@ class ClaudeCodeImporter(Importer):
                         where=where,
                         failure_ledger=[
                             {
-                                "attempt": _attempt(name, tool_input),
+                                "attempt": attempt_of(name, tool_input),
                                 "failure_reason": reason,
                                 **({"timestamp": stamp} if isinstance(stamp, str) else {}),
                             }
@@ -128,14 +128,6 @@ class ClaudeCodeImporter(Importer):
                 self.report.skipped[f"{kind or 'untyped'} record(s)"] += 1
             # a record that became no event passes its cause on to the records that answer it
             self._event_of[uuid] = made or (causes[0] if causes else "")
-
-
-def _attempt(name: str, tool_input: Any) -> str:
-    if isinstance(tool_input, dict):
-        for key in ("command", "file_path", "path", "pattern", "url", "description"):
-            if isinstance(tool_input.get(key), str):
-                return f"{name}: {tool_input[key]}"
-    return name
 
 
 def todos_of(name: str, tool_input: Any, tool_response: Any = None) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from ._shared import Importer, session_id_for, text_of
+from ._shared import Importer, attempt_of, session_id_for, text_of
 
 AGENT = "codex"
 _EXIT = re.compile(r"Process exited with code (-?\d+)")
@@ -112,7 +112,7 @@ class CodexImporter(Importer):
                         causes=[event_id],
                         where=where,
                         failure_ledger=[
-                            {"attempt": _attempt(name, arguments), "failure_reason": reason, "error_code": str(code)}
+                            {"attempt": attempt_of(name, arguments), "failure_reason": reason, "error_code": str(code)}
                         ],
                     )
             else:
@@ -131,16 +131,6 @@ def _arguments(raw: Any) -> Any:
 def _exit_code(output: str) -> int:
     found = _EXIT.search(output[:2000])
     return int(found.group(1)) if found else 0
-
-
-def _attempt(name: str, arguments: Any) -> str:
-    if isinstance(arguments, dict):
-        command = arguments.get("cmd") or arguments.get("command")
-        if isinstance(command, list):
-            command = " ".join(str(c) for c in command)
-        if isinstance(command, str):
-            return f"{name}: {command}"
-    return name
 
 
 def _plan(name: str, arguments: Any) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ session both hooked and imported holds each tool call once.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -22,7 +23,7 @@ import orjson
 
 from sessionlog import SessionLogger
 
-from ._shared import fit, session_id_for, text_of
+from ._shared import attempt_of, fit, session_id_for, text_of
 from .claude_code import todos_of
 from .stdin import read_stdin
 
@@ -70,29 +71,33 @@ class Hook:
             raise HookProblem(result.error or "refused")
         return result.event_id
 
+    @functools.cached_property
+    def events(self) -> list[dict[str, Any]]:
+        """The session as it was when the hook started, read once for every lookup below."""
+        return list(self.logger.read_session(self.session))
+
     def find(self, key: str) -> str | None:
         """The event already logged for the agent's id *key*, if any."""
-        for event in self.logger.query_events(self.session):
-            data = event.get("data")
-            if isinstance(data, dict) and data.get("source_id") == key:
-                return str(event["event_id"])
-        return None
+        return self.latest(lambda e: e.get("data", {}).get("source_id") == key) or None
+
+    def latest(self, matches: Callable[[dict[str, Any]], bool]) -> str:
+        """The id of the newest event that *matches*, or ``""``."""
+        return next((str(e["event_id"]) for e in reversed(self.events) if matches(e)), "")
+
+    def subagent_start(self, agent_id: object) -> str:
+        return self.latest(
+            lambda e: e.get("data", {}).get("kind") == "subagent_start" and e["data"].get("agent_id") == agent_id
+        )
 
     def cause(self) -> str:
         """What an event of this payload answers: in a subagent, the event that started the
         subagent; otherwise the prompt of the turn."""
         agent_id = self.payload.get("agent_id")
         if isinstance(agent_id, str) and self.payload.get("hook_event_name") != "SubagentStart":
-            for event in reversed(self.logger.query_events(self.session, event_type="state_change")):
-                data = event.get("data", {})
-                if data.get("kind") == "subagent_start" and data.get("agent_id") == agent_id:
-                    return str(event["event_id"])
-        return self.last("user_message")
-
-    def last(self, event_type: str) -> str:
-        """The latest event of *event_type* in the session: the cause of what follows it."""
-        events = self.logger.query_events(self.session, event_type=event_type)
-        return str(events[-1]["event_id"]) if events else ""
+            started = self.subagent_start(agent_id)
+            if started:
+                return started
+        return self.latest(lambda e: e.get("event_type") == "user_message")
 
 
 class HookProblem(Exception):
@@ -117,7 +122,9 @@ def _tool_use(hook: Hook, *, failed: bool) -> None:
             {"tool": name, "tool_use_id": use_id, "message": reason, "interrupted": bool(p.get("is_interrupt"))},
             key=f"{use_id}:error",
             causes=[call or ""],
-            failure_ledger=[{"attempt": _attempt(name, p.get("tool_input")), "failure_reason": reason.split("\n")[0]}],
+            failure_ledger=[
+                {"attempt": attempt_of(name, p.get("tool_input")), "failure_reason": reason.split("\n")[0]}
+            ],
         )
         return
     todos = todos_of(name, p.get("tool_input"), p.get("tool_response"))
@@ -134,14 +141,6 @@ def _tool_use(hook: Hook, *, failed: bool) -> None:
             causes=[call or ""],
             open_commitments=todos,
         )
-
-
-def _attempt(name: str, tool_input: Any) -> str:
-    if isinstance(tool_input, dict):
-        for key in ("command", "cmd", "file_path", "path", "pattern", "url", "description"):
-            if isinstance(tool_input.get(key), str):
-                return f"{name}: {tool_input[key]}"
-    return name
 
 
 def _state(kind: str, *fields: str) -> Callable[[Hook], None]:
@@ -194,12 +193,7 @@ def _api_failure(hook: Hook) -> None:
 
 
 def _subagent_stop(hook: Hook) -> None:
-    started = ""
-    agent_id = hook.payload.get("agent_id")
-    for event in hook.logger.query_events(hook.session, event_type="state_change"):
-        data = event.get("data", {})
-        if data.get("kind") == "subagent_start" and data.get("agent_id") == agent_id:
-            started = str(event["event_id"])
+    started = hook.subagent_start(hook.payload.get("agent_id"))
     data = {"kind": "subagent_stop", "last_assistant_message": text_of(hook.payload.get("last_assistant_message"))}
     hook.log("state_change", "SubagentStop", data, key=None, causes=[started])
 
