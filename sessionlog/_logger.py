@@ -257,11 +257,16 @@ class SessionLogger:
             return _failure("no events to append")
         if self.redactor is not None and self.redactor.might_contain_secret(b"\n".join(bodies)):
             for index, event in enumerate(built):  # rare: only batches that may hold a secret
-                if self.redactor.might_contain_secret(bodies[index]):
-                    encoded = self._encode(event)
-                    if isinstance(encoded, AppendResult):
-                        return _failure(f"event {index}: {encoded.error}")
-                    bodies[index] = encoded
+                try:
+                    bodies[index] = _pipeline.scanned(
+                        event,
+                        bodies[index],
+                        schemas=self.schemas,
+                        redactor=self.redactor,
+                        max_bytes=self.max_event_bytes,
+                    )
+                except _pipeline.Refused as exc:
+                    return _failure(f"event {index}: {exc}")
         return self._append(session_id, bodies, [e["event_id"] for e in built])
 
     def log_handoff(

@@ -36,8 +36,16 @@ def encode(
     refuse_non_json_numbers(event, body)
     normalize(event, body)
     if scan and redactor is not None:
-        body = redact(event, body, redactor)
-        limit_size(body, max_bytes)
+        return scanned(event, body, schemas=schemas, redactor=redactor, max_bytes=max_bytes)
+    validate(event, schemas)
+    return body
+
+
+def scanned(event: dict[str, Any], body: bytes, *, schemas: SchemaSet, redactor: Redactor, max_bytes: int) -> bytes:
+    """The rest of ``encode`` for a normalized event: redact, limit the size again, validate.
+    (A batch encoded without the scan comes back here for the events that may hold a secret.)"""
+    body = redact(event, body, redactor)
+    limit_size(body, max_bytes)
     validate(event, schemas)
     return body
 

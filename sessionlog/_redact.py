@@ -244,10 +244,6 @@ class RuleSet:
                 if rule not in self._by_keyword[index[word]]:
                     self._by_keyword[index[word]].append(rule)
 
-    def wakes(self, encoded: bytes | str) -> bool:
-        """False when no rule can match anything in *encoded* (a serialized event)."""
-        return bool(self._ungated) or self._keywords.Match(encoded) is not None
-
     @property
     def has_ungated(self) -> bool:
         return bool(self._ungated)
@@ -412,15 +408,13 @@ class Redactor:
         Sound because every rule needs one of its keywords in the match, and
         orjson escapes no character a keyword holds.
         """
-        return self.rules.wakes(encoded)
+        return self.rules.has_ungated or bool(self.rules.hit_words(encoded))
 
     def find(self, event: dict[str, Any]) -> list[str]:
         """``"<kind> at <path>"`` for each secret in a decoded event, its session id included;
         the event is left as it is. Searches the decoded strings, so a JSON escape
         (``\\u0067hp_...``) hides nothing."""
-        if not self.might_contain_secret(orjson.dumps(event)):
-            return []
-        hits = self.redact(dict(event))  # redact rebuilds nested values, never mutates them
+        hits = self.redact(dict(event))  # keyword search first; rebuilds nested values, never mutates them
         hits += [{"path": "$.session_id", "kind": k} for k in self.scrub(str(event.get("session_id", "")))[1]]
         return sorted({f"{hit['kind']} at {hit['path']}" for hit in hits})
 
