@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Any
+
+
+def _output(p: argparse.ArgumentParser, choices: Sequence[str], default: str, help: str) -> None:
+    """The one output flag: ``-o``/``--output`` (``--format``, its older name, too)."""
+    p.add_argument("-o", "--output", "--format", dest="output", choices=choices, default=default, help=help)
 
 
 class _Once(argparse.Action):
@@ -55,12 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
         "paths", nargs="+", metavar="PATH", help="session logs (.jsonl), archives (.jsonl.gz) or sessions folders"
     )
     p.add_argument("--schema", help="an extra schema to apply on top of the built-in one")
-    p.add_argument(
-        "-o",
-        "--output",
-        choices=FORMATS,
-        default=default_format(),
-        help="text (path:LINE: message), github (annotations) or json (one report per file)",
+    _output(
+        p, FORMATS, default_format(), "text (path:LINE: message), github (annotations) or json (one report per file)"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no legacy notes and no verdict line, for scripts")
     p.add_argument(
@@ -97,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("session", help="the session")
-        p.add_argument("-o", "--output", choices=("text", "json"), default="text", help="a list for people, or JSON")
+        _output(p, ("text", "json"), "text", "a list for people, or JSON")
         p.set_defaults(func=func)
 
     _add_reading_commands(sub)
@@ -114,7 +116,7 @@ def _add_reading_commands(sub: Any) -> None:
     from . import _logs
 
     p = sub.add_parser("sessions", help="every live session: agents, events, activity, open commitments, failures")
-    p.add_argument("-o", "--output", choices=("text", "json"), default="text", help="a table for people, or JSON")
+    _output(p, ("text", "json"), "text", "a table for people, or JSON")
     p.set_defaults(func=_logs.sessions)
 
     p = sub.add_parser("why", help="the causes of an event (dependencies.depends_on, followed back) as a tree")
@@ -138,15 +140,7 @@ def _add_reading_commands(sub: Any) -> None:
 
     p = sub.add_parser("export", help="the handoff brief of a session: Markdown (default) or JSON")
     p.add_argument("session", help="the session to brief")
-    p.add_argument(
-        "-o",
-        "--output",
-        "--format",
-        dest="output",
-        choices=("markdown", "json"),
-        default="markdown",
-        help="markdown for people and agents, or json with the same content",
-    )
+    _output(p, ("markdown", "json"), "markdown", "markdown for people and agents, or json with the same content")
     p.add_argument("--last", type=int, default=10, help="how many of the last actions to list (10)")
     p.set_defaults(func=_logs.export)
 
@@ -202,14 +196,11 @@ def _add_git_commands(sub: Any) -> None:
     p.add_argument("--base", help="old tip (a push's before-SHA, a PR's base); omit or all zeros for the whole history")
     p.add_argument("--head", default="HEAD", help="new tip (default HEAD)")
     p.add_argument("--each-commit", action="store_true", help="check every commit, naming the one at fault")
-    p.add_argument(
-        "-o",
-        "--output",
-        "--format",  # its name before 0.2, kept for pipelines that pass it
-        dest="output",
-        choices=FORMATS,
-        default=default_format(),
-        help="text (path:LINE: message), github (annotations; the default under GitHub Actions) or json",
+    _output(
+        p,
+        FORMATS,
+        default_format(),
+        "text (path:LINE: message), github (annotations; the default under GitHub Actions) or json",
     )
     p.set_defaults(func=_repo.ci)
 
