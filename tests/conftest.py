@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -104,6 +107,34 @@ def original(name: str) -> Path:
         _write_original_format(folder)
         _GENERATED.append(folder)
     return _GENERATED[0] / name
+
+
+@contextlib.contextmanager
+def loopback_http(respond: Callable[[str, str, dict[str, str], bytes], bytes]) -> Iterator[str]:
+    """A real HTTP server on a loopback port for the duration; *respond(method, path, headers, body)*
+    gives each request's answer. Yields the server's base URL."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = respond(self.command, self.path, dict(self.headers), self.rfile.read(length) if length else b"")
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture

@@ -129,6 +129,10 @@ def test_verify_applies_the_repository_schema_and_scans_for_secrets(
     assert "s.jsonl:1: unredacted secret: aws-access-token at $.data.out" in out
 
 
+# an append with every required option, for the tests of its optional ones
+APPEND = ["append", "--session", "s", "--type", "tool_call", "--agent", "a", "--source", "x"]
+
+
 def test_exit_codes_come_from_one_error_handler(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from sessionlog.cli import _storage
 
@@ -146,26 +150,7 @@ def test_exit_codes_come_from_one_error_handler(tmp_path: Path, capsys: pytest.C
     assert "Traceback" in err and "crashed (ZeroDivisionError: a bug); this is a bug" in err
     # usage errors are 2
     assert main(["--dir", str(tmp_path), "query", "s", "--after", "yesterday"]) == 2
-    assert (
-        main(
-            [
-                "--dir",
-                str(tmp_path),
-                "append",
-                "--session",
-                "s",
-                "--type",
-                "tool_call",
-                "--agent",
-                "a",
-                "--source",
-                "x",
-                "--data",
-                "{not json",
-            ]
-        )
-        == 2
-    )
+    assert main(["--dir", str(tmp_path), *APPEND, "--data", "{not json"]) == 2
     assert "--data: not valid JSON" in capsys.readouterr().err
 
 
@@ -300,24 +285,7 @@ def test_archive_chosen_sessions_and_bad_arguments(tmp_path: Path, capsys: pytes
     assert "s2: archived" in out and "nope: skipped: no session" in out
     assert (tmp_path / "archive" / "s2.jsonl.gz").is_file()
     with pytest.raises(SystemExit) as exited:  # argparse's own usage error
-        main(
-            [
-                *base,
-                "append",
-                "--session",
-                "s",
-                "--type",
-                "tool_call",
-                "--agent",
-                "a",
-                "--source",
-                "x",
-                "--data",
-                "{}",
-                "--data",
-                '{"b": 1}',
-            ]
-        )
+        main([*base, *APPEND, "--data", "{}", "--data", '{"b": 1}'])
     assert exited.value.code == 2 and "--data given twice" in capsys.readouterr().err
 
 

@@ -3,13 +3,12 @@ linear time, or sends a write outside the sessions folder."""
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import loopback_http
 from gitrepo import Repo
 
 from sessionlog import SchemaError, SessionLogger
@@ -19,24 +18,12 @@ from sessionlog import SchemaError, SessionLogger
 def server() -> Iterator[tuple[str, list[str]]]:
     requests: list[str] = []
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            requests.append(self.path)
-            body = b'{"secret": "instance-credentials"}'
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def respond(method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+        requests.append(path)
+        return b'{"secret": "instance-credentials"}'
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", requests
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback_http(respond) as url:
+        yield url, requests
 
 
 def _plant_schema(root: Path, schema: object) -> Path:

@@ -103,6 +103,18 @@ def run_hook(
     )
 
 
+def start_hook(repo: Repo) -> subprocess.Popen[bytes]:
+    """The Claude Code hook as the agent starts it, its three pipes open."""
+    return subprocess.Popen(
+        [*HOOK, "claude-code"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=repo.path,
+        env=repo.env,
+    )
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:
     repo = Repo(tmp_path / "repo")
@@ -153,14 +165,7 @@ def test_parallel_tool_calls_in_separate_processes_land_in_one_chained_file(repo
                 "cwd": str(repo.path),
             }
         ).encode()
-        proc = subprocess.Popen(
-            [*HOOK, "claude-code"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=repo.path,
-            env=repo.env,
-        )
+        proc = start_hook(repo)
         procs.append((proc, body))
     for proc, body in procs:
         out, err = proc.communicate(body, timeout=120)
@@ -173,14 +178,7 @@ def test_parallel_tool_calls_in_separate_processes_land_in_one_chained_file(repo
 
 def test_a_pipe_left_open_and_bad_payloads_never_hurt_the_agent(repo: Repo) -> None:
     started = time.monotonic()
-    proc = subprocess.Popen(
-        [*HOOK, "claude-code"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=repo.path,
-        env=repo.env,
-    )
+    proc = start_hook(repo)
     assert proc.stdin is not None
     proc.stdin.write(b'{"session_id": "s", "hook_event_name": "UserPro')  # partial, and never closed
     proc.stdin.flush()

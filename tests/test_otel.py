@@ -3,14 +3,13 @@ opentelemetry-proto and checked span by span."""
 
 from __future__ import annotations
 
-import http.server
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import loopback_http
 from gitrepo import Repo
 
 from sessionlog import SessionLogger
@@ -24,24 +23,14 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Status
 def collector() -> Iterator[tuple[str, list[ExportTraceServiceRequest]]]:
     received: list[ExportTraceServiceRequest] = []
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            assert self.headers["Content-Type"] == "application/x-protobuf"
-            received.append(ExportTraceServiceRequest.FromString(body))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    def respond(method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+        assert (method, path) == ("POST", "/v1/traces")
+        assert headers["Content-Type"] == "application/x-protobuf"
+        received.append(ExportTraceServiceRequest.FromString(body))
+        return b""
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1/traces", received
-    server.shutdown()
-    server.server_close()
+    with loopback_http(respond) as url:
+        yield f"{url}/v1/traces", received
 
 
 def _session(repo: Repo) -> dict[str, str]:

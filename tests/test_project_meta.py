@@ -89,18 +89,19 @@ def test_the_readme_block_shapes_are_the_schemas() -> None:
 def test_the_agent_hook_fast_path_imports_only_the_standard_library() -> None:
     # `sessionlog hook` runs for every tool call: what the console script imports before handing
     # the payload to the warm daemon must stay this small (benchmarks/bench_hook.py)
-    probe = (
-        "import sys; from sessionlog.cli import main; from sessionlog.agents import client; "
-        "print(sorted(m for m in sys.modules if m.startswith(('sessionlog.', 'orjson', 'jsonschema', 're2', 'argparse'))))"
-    )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['sessionlog._warm', 'sessionlog.agents', 'sessionlog.agents.client', 'sessionlog.cli']"
+    out = _loaded_after("from sessionlog.cli import main; from sessionlog.agents import client")
+    assert out == "['sessionlog._warm', 'sessionlog.agents', 'sessionlog.agents.client', 'sessionlog.cli']"
 
 
 def test_the_git_hook_shims_start_with_only_the_standard_library() -> None:
+    out = _loaded_after("from sessionlog.hooks import fast")
+    assert out == "['sessionlog._warm', 'sessionlog.hooks', 'sessionlog.hooks.fast']"
+
+
+def _loaded_after(imports: str) -> str:
+    """Which of sessionlog's modules (and its heavy dependencies) a fresh interpreter holds after *imports*."""
     probe = (
-        "import sys; from sessionlog.hooks import fast; "
-        "print(sorted(m for m in sys.modules if m.startswith(('sessionlog.', 'orjson', 'jsonschema', 're2', 'argparse'))))"
+        f"import sys; {imports}; print(sorted(m for m in sys.modules "
+        "if m.startswith(('sessionlog.', 'orjson', 'jsonschema', 're2', 'argparse'))))"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['sessionlog._warm', 'sessionlog.hooks', 'sessionlog.hooks.fast']"
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
