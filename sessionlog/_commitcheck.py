@@ -50,6 +50,7 @@ class Checker:
     root: Path
     sessions: str = SESSIONS_DIR.as_posix()
     notices: list[str] = field(init=False, default_factory=list)
+    head: str | None = field(init=False, default=None)  # HEAD's commit, once check_index ran
     _index_mode: bool = field(init=False, default=False)
     _gunzipped: dict[str, bytes | None] = field(init=False, default_factory=dict)
 
@@ -84,8 +85,10 @@ class Checker:
     # -- entry points ------------------------------------------------------
 
     def check_index(self) -> list[Finding]:
-        """What the next commit records, against HEAD (or nothing, before the first commit)."""
-        head = _git.rev_parse("HEAD", cwd=self.root) or _git.empty_tree(self.root)
+        """What the next commit records, against HEAD (or nothing, before the first commit).
+        Where HEAD was is kept in ``head`` (None before the first commit)."""
+        self.head = _git.rev_parse("HEAD", cwd=self.root)
+        head = self.head or _git.empty_tree(self.root)
         self._index_mode = True
         try:
             return self.check_changes(_git.diff_index(head, [self.sessions], cwd=self.root))

@@ -84,7 +84,7 @@ def run_check(
         if _in_commit():
             warn: list[str] = []
             active = _repo_events.active_session(root, warn=warn) if not findings else None
-            _repo_events.leave_trailers(root, _git.rev_parse("HEAD", cwd=root), active)
+            _repo_events.leave_trailers(root, checker.head, active)
             for problem in warn:
                 print(f"sessionlog-check: not added as a trailer: {problem}", file=sys.stderr)
         return findings
