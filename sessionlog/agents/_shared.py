@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from sessionlog import SessionLogger
+from sessionlog import AppendResult, SessionLogger
 
 MAX_STRING = 16_384  # characters of one tool input or output kept in an event; the rest is digested
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -77,6 +77,35 @@ def text_of(content: Any) -> str:
         parts = [c.get("text", "") if isinstance(c, dict) else str(c) for c in content]
         return "\n".join(p for p in parts if isinstance(p, str) and p)
     return "" if content is None else orjson.dumps(content).decode()
+
+
+def append_mapped(
+    logger: SessionLogger,
+    session: str,
+    agent: str,
+    event_type: str,
+    source: str,
+    data: dict[str, Any],
+    *,
+    source_id: str | None,
+    causes: Iterable[str],
+    timestamp: str | None = None,
+    **blocks: Any,
+) -> AppendResult:
+    """Append an event mapped from an agent's record (a hook payload, a transcript line): a
+    prompt is the user's, the agent's own id goes in ``data.source_id``, the causes become
+    ``dependencies.depends_on``, and large values are cut (``fit``)."""
+    depends = [c for c in dict.fromkeys(causes) if c]
+    return logger.append_event(
+        session,
+        event_type,
+        "user" if event_type == "user_message" else agent,
+        source,
+        data=fit({**data, **({"source_id": source_id} if source_id else {})}),
+        dependencies={"depends_on": depends} if depends else None,
+        timestamp=timestamp,
+        **{k: fit(v) for k, v in blocks.items() if v},
+    )
 
 
 @dataclass
@@ -143,16 +172,17 @@ class Importer:
         if source_id in known:
             self.report.already += 1
             return self._event_of.get(source_id)
-        depends = [c for c in dict.fromkeys(causes) if c]
-        result = self.logger.append_event(
+        result = append_mapped(
+            self.logger,
             session,
+            self.agent,
             event_type,
-            self.agent if event_type != "user_message" else "user",
             source,
-            data=fit({**data, "source_id": source_id}),
-            dependencies={"depends_on": depends} if depends else None,
+            data,
+            source_id=source_id,
+            causes=causes,
             timestamp=timestamp if _is_instant(timestamp) else None,
-            **{k: fit(v) for k, v in blocks.items() if v},
+            **blocks,
         )
         if not result.ok:
             self.report.problems.append(f"{where}: not logged: {result.error}")

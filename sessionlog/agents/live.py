@@ -23,7 +23,7 @@ import orjson
 
 from sessionlog import SessionLogger
 
-from ._shared import attempt_of, fit, session_id_for, text_of
+from ._shared import append_mapped, attempt_of, session_id_for, text_of
 from .claude_code import todos_of
 from .stdin import read_stdin
 
@@ -53,19 +53,12 @@ class Hook:
             existing = self.find(key)
             if existing is not None:
                 return existing
-        depends = [c for c in dict.fromkeys(causes) if c]
-        body = {**data, **({"source_id": key} if key else {})}
+        body = dict(data)
         for name in ("agent_id", "agent_type", "turn_id"):
             if isinstance(self.payload.get(name), str):
                 body.setdefault(name, self.payload[name])
-        result = self.logger.append_event(
-            self.session,
-            event_type,
-            "user" if event_type == "user_message" else self.agent,
-            source,
-            data=fit(body),
-            dependencies={"depends_on": depends} if depends else None,
-            **{k: fit(v) for k, v in blocks.items() if v},
+        result = append_mapped(
+            self.logger, self.session, self.agent, event_type, source, body, source_id=key, causes=causes, **blocks
         )
         if not result.ok:
             raise HookProblem(result.error or "refused")
