@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from ._archive import gunzip_file
+from ._archive import read_archive
 from ._ids import session_id_error
 from ._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SUFFIX, default_sessions_dir
 from ._queries import parse_instant
@@ -187,7 +187,7 @@ class LogManager:
                         raw.write(original)
                     raw.flush()
                     os.fsync(raw.fileno())
-                if _read_archive(tmp, len(original) + 1, compressed=compress) != original:
+                if read_archive(tmp, len(original) + 1, compressed=compress) != original:
                     return "the archive did not decompress to the same bytes; the session was kept"
                 os.link(tmp, target)  # fails rather than overwrite an archive made meanwhile
             except FileExistsError:
@@ -229,7 +229,7 @@ class LogManager:
         if source.is_symlink() or not source.is_file():
             return False, f"no archive {source}"
         try:
-            content = _read_archive(source, self.max_restore_bytes)
+            content = read_archive(source, self.max_restore_bytes)
         except (OSError, EOFError, zlib.error) as exc:
             return False, f"{source} is not a readable gzip file: {exc}"
         if content is None:
@@ -322,16 +322,6 @@ def _one_folder(base_dir: str | Path | None, sessions_dir: str | Path | None) ->
     if base_dir is not None and sessions_dir is not None:
         raise TypeError("give base_dir or sessions_dir (the original implementation's name), not both")
     return base_dir if base_dir is not None else sessions_dir
-
-
-def _read_archive(path: Path, limit: int, *, compressed: bool | None = None) -> bytes | None:
-    """An archive's session bytes (gzip, or plain: by its name unless *compressed* says), or
-    None past *limit* bytes."""
-    if path.name.endswith(ARCHIVE_SUFFIX) if compressed is None else compressed:
-        return gunzip_file(path, limit)
-    with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as raw:
-        data = raw.read(limit + 1)
-    return data if len(data) <= limit else None
 
 
 def _exclusive_temp(target: Path) -> tuple[int, Path]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from .._archive import gunzip_file
+from .._archive import read_archive
 from .._brief import summary_of
 from .._commitcheck import MAX_SESSION_BYTES
 from .._ids import make_session_id
@@ -133,7 +133,7 @@ def _sessions_folder(path: Path) -> Path:
 def _verify_archive(path: Path, schemas: SchemaSet, redactor: Redactor) -> VerifyReport:
     """An archive's decompressed lines, checked as the log they were (its name is the log's plus .gz)."""
     try:
-        content = gunzip_file(path, MAX_SESSION_BYTES)
+        content = read_archive(path, MAX_SESSION_BYTES)
     except (OSError, EOFError, zlib.error) as exc:
         return VerifyReport(str(path), [Finding(str(path), 0, f"not a readable gzip file: {exc}")], 0, 0)
     if content is None:
