@@ -21,9 +21,9 @@ import orjson
 
 from . import _git
 from ._archive import gunzip_bounded
-from ._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SESSIONS_DIR, SUFFIX, repo_redactor, repo_schema_for
+from ._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SESSIONS_DIR, SUFFIX, repo_schema_for
 from ._reader import iter_lines
-from ._redact import Redactor
+from ._redact import Redactor, repo_redactor
 from ._schema import SchemaSet, load_schemas
 from ._verify import Finding, LineChecker
 

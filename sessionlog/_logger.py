@@ -15,9 +15,9 @@ import orjson
 
 from . import _pipeline, _queries
 from ._ids import new_event_id, session_id_error, utc_now
-from ._paths import SUFFIX, default_sessions_dir, repo_redactor, repo_schema_for
+from ._paths import SUFFIX, default_sessions_dir, repo_schema_for
 from ._reader import ParseError, decode_line, gc_paused, iter_lines, open_session_file
-from ._redact import DEFAULT_SECRET_PATTERNS, SecretPattern
+from ._redact import DEFAULT_SECRET_PATTERNS, SecretPattern, repo_redactor
 from ._schema import OPTIONAL_BLOCKS, SchemaError, SchemaSet, load_schemas
 from ._spool import spool_dir, spooled_lines
 from ._store import AppendError, SessionFile

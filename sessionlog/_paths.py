@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from pathlib import Path
 
 from . import _git
-from ._redact import Redactor, SecretPattern
 
 # The layout, in one place: <top>/.ai-agents/sessions/<id>.jsonl, archived as
 # archive/<id>.jsonl.gz (or a plain archive/<id>.jsonl, as the original wrote them),
@@ -38,9 +36,3 @@ def repo_rules_for(sessions_dir: Path) -> Path:
     """The repository's own secret rules (gitleaks format: ``[[rules]]`` add rules,
     ``[extend] disabledRules`` turns rules off) beside its schema."""
     return sessions_dir.parent / "session_context" / "secret-rules.toml"
-
-
-def repo_redactor(sessions_dir: Path, patterns: Iterable[SecretPattern] = ()) -> Redactor:
-    """The redactor for a sessions folder: the bundled rules and the repository's own."""
-    own = repo_rules_for(sessions_dir)
-    return Redactor(tuple(patterns), rule_files=[own] if own.is_file() else [])

@@ -506,3 +506,11 @@ def _regenerate_bundled() -> None:
 
 if __name__ == "__main__":
     _regenerate_bundled()
+
+
+def repo_redactor(sessions_dir: Path, patterns: Iterable[SecretPattern] = ()) -> Redactor:
+    """The redactor for a sessions folder: the bundled rules and the repository's own."""
+    from ._paths import repo_rules_for
+
+    own = repo_rules_for(sessions_dir)
+    return Redactor(tuple(patterns), rule_files=[own] if own.is_file() else [])

@@ -19,9 +19,9 @@ from .._brief import summary_of
 from .._commitcheck import MAX_SESSION_BYTES
 from .._ids import make_session_id
 from .._logger import SessionLogger
-from .._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SUFFIX, repo_redactor, repo_schema_for
+from .._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SUFFIX, repo_schema_for
 from .._queries import failure_history, open_commitments
-from .._redact import Redactor
+from .._redact import Redactor, repo_redactor
 from .._report import render
 from .._schema import OPTIONAL_BLOCKS, SchemaSet, load_schemas
 from .._types import Event
