@@ -35,12 +35,20 @@ _WRITTEN_HERE = re.compile(r"evt_[0-9a-f]{32}")
 
 
 def chain_problem(
-    event: dict[str, object], line_no: int, previous_line: bytes | None, session_id: str | None, *, chained_before: bool
+    event: dict[str, object],
+    line_no: int,
+    previous_line: bytes | None,
+    session_id: str | None,
+    *,
+    chained_before: bool,
+    previous_known: bool = True,
 ) -> str | None:
     """Return what is wrong with *event*'s chain fields at *line_no*, or None.
 
     Legacy events (no ``seq`` and no ``prev``) are fine until the first
-    chained event; after it every event must be chained.
+    chained event; after it every event must be chained. Without
+    *previous_known* (a segment that goes on from a line not at hand) ``prev``
+    cannot be checked; ``seq`` still must be the line number.
     """
     has_seq, has_prev = "seq" in event, "prev" in event
     if not has_seq and not has_prev:
@@ -55,7 +63,7 @@ def chain_problem(
     if event["seq"] != line_no:
         return f"seq is {event['seq']!r} but this is line {line_no}: a line was removed, inserted or reordered"
     expected = None if previous_line is None else line_digest(previous_line)
-    if event["prev"] != expected:
+    if previous_known and event["prev"] != expected:
         what = "null (first line)" if expected is None else expected[:19] + "..."
         return f"prev does not match the previous line (expected {what}): an earlier line was changed or removed"
     if session_id is not None and "session_id" in event and event["session_id"] != session_id:

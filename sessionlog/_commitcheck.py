@@ -25,7 +25,7 @@ from ._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SESSIONS_DIR, SUFFIX, repo_sche
 from ._reader import iter_lines
 from ._redact import Redactor, repo_redactor
 from ._schema import SchemaSet, load_schemas
-from ._verify import Finding, LineChecker
+from ._verify import Finding, LineChecker, first_line_of, session_id_of
 
 REGULAR_MODES = frozenset({"100644", "100755"})
 # A committed session log, or an archive once expanded, is read whole; nothing larger is
@@ -207,7 +207,8 @@ class Checker:
         if self.blobs.size(change.new_oid) > MAX_SESSION_BYTES:
             return [Finding(path, 0, f"session log is {_TOO_LARGE}")]
         if status == "A":
-            return self._lines(path, self.blobs.read(change.new_oid), 1, None, chained=False)
+            # a new segment (<id>+<seq>.jsonl) starts at its seq and goes on from a line elsewhere
+            return self._lines(path, self.blobs.read(change.new_oid), first_line_of(path), None, chained=False)
         if status != "M":
             return [Finding(path, 0, f"unexpected change of type {status}: {_APPEND_ONLY}")]
         if change.old_mode != change.new_mode:
@@ -300,7 +301,7 @@ class Checker:
 
     def _added_archive(self, session_path: str, by_path: dict[str, _git.RawChange]) -> tuple[str, bytes | None] | None:
         """``(path, content)`` of the session's archive when this change adds it, else None."""
-        for candidate in self._archive_paths(_session_id(session_path, SUFFIX)):
+        for candidate in self._archive_paths(session_id_of(session_path) or ""):
             archive = by_path.get(candidate)
             if archive is not None and archive.status == "A":
                 return archive.path, self._archive_content(archive.path, archive.new_oid)
@@ -317,8 +318,17 @@ class Checker:
         if archive is None or change.old_mode not in REGULAR_MODES:
             return [Finding(change.path, 0, f"committed session log deleted (or renamed): {hint}")]
         archive_path, archived = archive
-        if archived != self.blobs.read(change.old_oid):
-            return [Finding(archive_path, 0, f"does not decompress to exactly the removed {change.path}: {hint}")]
+        # the session's segments removed by this change, in order, are what the archive holds
+        session = session_id_of(change.path)
+        removed = sorted(
+            (first_line_of(c.path), c.path, c.old_oid)
+            for c in by_path.values()
+            if c.status == "D" and self._kind(c.path) == "session" and session_id_of(c.path) == session
+        )
+        # (lines appended after the last commit may follow: they were never committed)
+        if archived is None or not archived.startswith(b"".join(self.blobs.read(oid) for _, _, oid in removed)):
+            names = ", ".join(p for _, p, _ in removed)
+            return [Finding(archive_path, 0, f"does not decompress to exactly the removed {names}: {hint}")]
         return []
 
     def _archive(self, change: _git.RawChange, by_path: dict[str, _git.RawChange]) -> list[Finding]:

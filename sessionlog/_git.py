@@ -303,14 +303,43 @@ def commit_infos(revs: Sequence[str], *, cwd: Path | str | None = None) -> dict[
 
 
 def files_touched(sha: str, parents: Sequence[str], *, cwd: Path | str | None = None) -> list[str]:
-    """Paths a commit changed against its first parent (all paths for a root commit)."""
+    """Paths a commit changed against its first parent (all paths for a root commit), as text to
+    log: a name that is not UTF-8 keeps its other bytes as ``\\xNN`` (JSON cannot hold raw bytes)."""
     args = ("diff-tree", "-r", "-z", "--name-only", "--no-commit-id")
     out = run((*args, parents[0], sha) if parents else (*args, "--root", sha), cwd=cwd)
-    return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+    return [p.decode("utf-8", "backslashreplace") for p in out.split(b"\0") if p]
 
 
 def add(paths: Sequence[str | Path], *, cwd: Path | str | None = None) -> None:
     run(("add", "--", *[str(p) for p in paths]), cwd=cwd)
+
+
+_LOCATION_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX")
+
+
+def in_index(path: Path, *, top: Path) -> bool:
+    """Whether the work tree's own index (never a hook's temporary one) has *path*.
+
+    Any failure answers False: the caller then keeps writing where it was.
+    """
+    env = {k: v for k, v in _env().items() if k not in _LOCATION_VARS}
+    try:
+        proc = subprocess.run(
+            ("git", "ls-files", "-z", "--", os.path.relpath(path, top)),
+            cwd=top,
+            capture_output=True,
+            env=env,
+            check=False,
+        )
+    except OSError:
+        return False
+    return proc.returncode == 0 and bool(proc.stdout)
+
+
+def untracked(paths: Sequence[str], *, cwd: Path | str | None = None) -> list[str]:
+    """Files under *paths* that git does not have and does not ignore."""
+    out = run(("ls-files", "-z", "--others", "--exclude-standard", "--", *paths), cwd=cwd)
+    return sorted({p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p})
 
 
 def commits_with_trailer(

@@ -19,10 +19,10 @@ from ._paths import SUFFIX, default_sessions_dir, repo_schema_for
 from ._reader import ParseError, decode_line, gc_paused, iter_lines, open_session_file
 from ._redact import DEFAULT_SECRET_PATTERNS, SecretPattern, repo_redactor
 from ._schema import OPTIONAL_BLOCKS, SchemaError, SchemaSet, load_schemas
-from ._spool import spool_dir, spooled_lines
-from ._store import AppendError, SessionFile
+from ._segments import Place, place_of, segments, session_ids
+from ._store import AppendError, SessionFile, close_open_segments
 from ._types import Event
-from ._verify import VerifyReport, verify_file
+from ._verify import VerifyReport, verify_file, verify_segments
 from .errors import UsageError
 
 DEFAULT_MAX_EVENT_BYTES = 1 << 20
@@ -161,17 +161,17 @@ class SessionLogger:
         secret_patterns: Iterable[SecretPattern] = DEFAULT_SECRET_PATTERNS,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         fsync: bool = False,
-        spool: bool | None = None,
+        segments: bool | None = None,
     ) -> None:
         if base_dir is not None and sessions_dir is not None:
             raise TypeError("give base_dir or sessions_dir (the original implementation's name), not both")
         folder = base_dir if base_dir is not None else sessions_dir
         self.base_dir = Path(folder) if folder is not None else default_sessions_dir()
-        # Where commits seal it, appends go to a spool that git never stashes (see _spool);
-        # spool=False writes straight to the session files, spool=True spools in any git work tree.
-        found = spool_dir(self.base_dir)
-        self.spool_dir = found[0] if found is not None else None
-        self._spooling = found is not None and (found[1] if spool is None else spool)
+        # In a git work tree appends go to untracked segments that git never stashes or
+        # switches (see _segments); segments=False appends to each session's last file, tracked
+        # or not (the commit hook does so for the repository log, which it stages at once).
+        self.place: Place | None = place_of(self.base_dir)
+        self._tail_mode = segments is False
         self.schema_path = Path(schema_path) if schema_path is not None else repo_schema_for(self.base_dir)
         self.schemas: SchemaSet = load_schemas(self.schema_path)
         self.redactor = repo_redactor(self.base_dir, secret_patterns) if redact else None
@@ -362,39 +362,19 @@ class SessionLogger:
     def _file(self, session_id: str) -> SessionFile:
         handle = self._files.get(session_id)
         if handle is None:
-            spool = self._spool_path(session_id) if self._spooling else None
-            handle = SessionFile(self.session_path(session_id), session_id, spool)
+            handle = SessionFile(self.session_path(session_id), session_id, self.place, tail=self._tail_mode)
             self._files[session_id] = handle
             while len(self._files) > _MAX_OPEN_FILES:  # close the longest-open file
                 self._files.popitem(last=False)[1].close()
         return handle
 
-    def _spool_path(self, session_id: str) -> Path | None:
-        return None if self.spool_dir is None else self.spool_dir / f"{session_id}{SUFFIX}"
-
-    def seal(self, session_ids: Iterable[str] | None = None) -> tuple[list[Path], list[str]]:
-        """Move spooled lines into the session files (all spooled sessions by default).
-
-        Returns the session files that grew and, per session that could not be
-        sealed, why (its lines stay spooled and readable).
-        """
-        if self.spool_dir is None:
-            return [], []
-        if session_ids is None:
-            session_ids = sorted(p.name[: -len(SUFFIX)] for p in self.spool_dir.glob(f"*{SUFFIX}"))
-        grown: list[Path] = []
-        problems: list[str] = []
+    def close_open_segments(self) -> list[Path]:
+        """Close every session's open segment (the commit hook is about to stage them) and
+        return them: the next append of each session starts a new segment."""
+        if self.place is None:
+            return []
         with self._lock:
-            for session_id in session_ids:
-                handle = SessionFile(self.session_path(session_id), session_id, self._spool_path(session_id))
-                try:
-                    if handle.seal(self._recovery_event):
-                        grown.append(handle.path)
-                except (AppendError, OSError) as exc:
-                    problems.append(f"{session_id}: {exc}")
-                finally:
-                    handle.close()
-        return grown, problems
+            return close_open_segments(self.base_dir, self.place)
 
     def close(self) -> None:
         """Close the session files this logger keeps open."""
@@ -423,38 +403,19 @@ class SessionLogger:
         return self.base_dir / f"{session_id}{SUFFIX}"
 
     def list_sessions(self) -> list[str]:
-        """Ids of the live (not archived) sessions, spooled or sealed, sorted."""
-        found: set[str] = set()
-        for folder in (self.base_dir, self.spool_dir):
-            if folder is not None and folder.is_dir():
-                found.update(
-                    p.name[: -len(SUFFIX)] for p in folder.glob(f"*{SUFFIX}") if p.is_file() and not p.is_symlink()
-                )
-        return sorted(found)
+        """Ids of the live (not archived) sessions, sorted."""
+        return sorted(session_ids(self.base_dir))
+
+    def segment_paths(self, session_id: str) -> list[Path]:
+        """The files holding *session_id*'s lines, in order (one outside git)."""
+        self.session_path(session_id)  # refuses an unsafe id
+        return [path for _, path in segments(self.base_dir, session_id)]
 
     def _lines(self, session_id: str) -> Iterator[tuple[int, bytes]]:
-        """The session file's lines, then the spooled ones (the spool is read first, so a
-        seal running meanwhile can only make a line appear twice, and those are skipped)."""
-        path = self.session_path(session_id)
-        spooled = b""
-        spool = self._spool_path(session_id)
-        if spool is not None:
-            try:
-                with open_session_file(spool) as stream:
-                    spooled = stream.read()
-            except FileNotFoundError:
-                pass
-        line_no = 0
-        try:
-            stream = open_session_file(path)
-        except FileNotFoundError:
-            pass
-        else:
-            with stream:
-                for line_no, raw in iter_lines(stream):
-                    yield line_no, raw
-        if spooled:
-            yield from spooled_lines(spooled, line_no)
+        """The session's lines, numbered as lines of the session: each segment's lines from the
+        line its name says it starts at (lines of segments on other branches are skipped)."""
+        self.session_path(session_id)  # refuses an unsafe id
+        yield from session_lines(segments(self.base_dir, session_id))
 
     def iter_session(self, session_id: str) -> Iterator[tuple[int, Event | ParseError]]:
         """Stream ``(line_no, event | ParseError)``; a missing session yields nothing."""
@@ -524,9 +485,23 @@ class SessionLogger:
         return _queries.dangling_references(self.iter_query_events(session_id))
 
     def verify_session(self, session_id: str) -> VerifyReport:
-        """Check a session file (and its spooled lines) on its own: JSON, schema, chain and secrets."""
-        lines = self._lines(session_id) if self.spool_dir is not None else None
-        return verify_file(self.session_path(session_id), self.schemas, redactor=self.redactor, lines=lines)
+        """Check a session (every segment, in order) on its own: JSON, schema, chain and secrets."""
+        path = self.session_path(session_id)
+        found = segments(self.base_dir, session_id)
+        if not found:
+            return verify_file(path, self.schemas, redactor=self.redactor)  # says it cannot be read
+        return verify_segments(found, self.schemas, redactor=self.redactor, label=str(path))
+
+
+def session_lines(found: list[tuple[int, Path]]) -> Iterator[tuple[int, bytes]]:
+    """The numbered lines of a session's segments ``(first line, path)``, in order."""
+    for start, path in found:
+        try:
+            stream = open_session_file(path)
+        except FileNotFoundError:
+            continue  # archived or taken away since it was listed
+        with stream:
+            yield from iter_lines(stream, first_line=start)
 
 
 __all__ = ["AppendResult", "SchemaError", "SessionLogger"]

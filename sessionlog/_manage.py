@@ -19,7 +19,7 @@ from ._archive import read_archive
 from ._ids import session_id_error
 from ._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SUFFIX, default_sessions_dir
 from ._queries import parse_instant
-from ._spool import spool_dir
+from ._segments import place_of, segment_files, segments, session_ids
 from ._store import AppendError, count_newlines, fsync_dir, last_line, line_start, real_folder
 
 log = logging.getLogger("sessionlog")
@@ -60,33 +60,29 @@ class LogManager:
     # -- the original implementation's API -----------------------------------
 
     def list_sessions(self, archived: bool = False) -> list[str]:
-        """Ids of the live sessions (spooled ones included), or with *archived* of the archived ones."""
+        """Ids of the live sessions, or with *archived* of the archived ones."""
         if archived:
             names = {p.name for p in self.archive_dir.glob("*.jsonl*") if p.is_file() and not p.is_symlink()}
             return sorted({n.removesuffix(".gz").removesuffix(SUFFIX) for n in names if n.endswith((SUFFIX, ".gz"))})
-        found = {p.name[: -len(SUFFIX)] for p in self.base_dir.glob(f"*{SUFFIX}") if p.is_file() and not p.is_symlink()}
-        spool = spool_dir(self.base_dir)
-        if spool is not None and spool[0].is_dir():
-            found |= {p.name[: -len(SUFFIX)] for p in spool[0].glob(f"*{SUFFIX}")}
-        return sorted(found)
+        return sorted(session_ids(self.base_dir))
+
+    def _files(self, session_id: str) -> list[Path]:
+        """The regular files holding a live session's lines, in order (see ``_segments``)."""
+        return [p for _, p in segments(self.base_dir, session_id) if p.is_file() and not p.is_symlink()]
 
     def get_session_size(self, session_id: str) -> int:
-        """Bytes of a live session (its spooled lines included); 0 when there is none."""
-        spool = spool_dir(self.base_dir)
-        paths = [self.base_dir / f"{session_id}{SUFFIX}"] + ([spool[0] / f"{session_id}{SUFFIX}"] if spool else [])
-        return sum(p.stat().st_size for p in paths if p.is_file() and not p.is_symlink())
+        """Bytes of a live session (all its segments); 0 when there is none."""
+        return sum(p.stat().st_size for p in self._files(session_id))
 
     def get_session_age(self, session_id: str) -> timedelta:
         """Time since a live session's last event (its file's modification time when no line has
         a readable timestamp); zero when there is no such session."""
-        path = self.base_dir / f"{session_id}{SUFFIX}"
-        spool = spool_dir(self.base_dir)
-        spooled = last_event_time(spool[0] / path.name) if spool is not None else None
-        last = spooled or last_event_time(path)
+        files = self._files(session_id)
+        if not files:
+            return timedelta(0)
+        last = last_event_time(files[-1])
         if last is None:
-            if not path.is_file():
-                return timedelta(0)
-            last = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            last = datetime.fromtimestamp(files[-1].stat().st_mtime, UTC)
         return datetime.now(UTC) - last
 
     def archive_session(self, session_id: str, compress: bool = True) -> bool:
@@ -97,24 +93,14 @@ class LogManager:
         return ok
 
     def try_archive_session(self, session_id: str, *, compress: bool = True) -> tuple[bool, str | None]:
-        """Archive *session_id*; return ``(ok, error)``. Its spooled lines are sealed first."""
+        """Archive *session_id* (all its segments, in order); return ``(ok, error)``."""
         problem = session_id_error(session_id)
         if problem is not None:
             return False, problem
-        self._seal()
-        path = self.base_dir / f"{session_id}{SUFFIX}"
-        if path.is_symlink() or not path.is_file():
-            return False, f"no session {path}"
-        error = self._archive(path, session_id, compress=compress)
+        if not self._files(session_id):
+            return False, f"no session {self.base_dir / f'{session_id}{SUFFIX}'}"
+        error = self._archive(session_id, compress=compress)
         return error is None, error
-
-    def _seal(self) -> None:
-        """Seal spooled lines into their files: an archive holds every event."""
-        if spool_dir(self.base_dir) is not None:
-            from ._logger import SessionLogger
-
-            with SessionLogger(self.base_dir) as logger:
-                logger.seal()
 
     # -- cleanup -----------------------------------------------------------
 
@@ -134,18 +120,12 @@ class LogManager:
     ) -> list[CleanupItem]:
         """Like cleanup_old_sessions, but return what happened to each old session."""
         cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
-        spool = spool_dir(self.base_dir)
-        if not dry_run:
-            self._seal()
         items = []
-        for path in sorted(self.base_dir.glob(f"*{SUFFIX}")):
-            if path.is_symlink() or not path.is_file():
+        for session_id in sorted(session_ids(self.base_dir)):
+            files = self._files(session_id)
+            if not files:
                 continue
-            session_id = path.name[: -len(SUFFIX)]
-            last = last_event_time(path)
-            spooled = last_event_time(spool[0] / path.name) if spool is not None else None
-            if spooled is not None:
-                last = spooled  # lines still in the spool are the newest
+            last = last_event_time(files[-1])
             if last is None:
                 items.append(CleanupItem(session_id, None, "skipped: no readable timestamp on its last line"))
                 continue
@@ -155,14 +135,14 @@ class LogManager:
             if dry_run:
                 items.append(CleanupItem(session_id, stamp, "would archive" if archive_first else "would delete"))
                 continue
-            error = self._archive(path, session_id) if archive_first else self._delete(path)
+            error = self._archive(session_id) if archive_first else self._delete(session_id)
             action = ("archived" if archive_first else "deleted") if error is None else f"skipped: {error}"
             if error is not None:
-                log.warning("%s: %s", path, error)
+                log.warning("%s: %s", session_id, error)
             items.append(CleanupItem(session_id, stamp, action))
         return items
 
-    def _archive(self, path: Path, session_id: str, *, compress: bool = True) -> str | None:
+    def _archive(self, session_id: str, *, compress: bool = True) -> str | None:
         target = self.archive_dir / f"{session_id}{ARCHIVE_SUFFIX if compress else SUFFIX}"
         for existing in (
             self.archive_dir / f"{session_id}{ARCHIVE_SUFFIX}",
@@ -175,8 +155,9 @@ class LogManager:
             real_folder(self.archive_dir, create=True)
         except AppendError as exc:
             return str(exc)
-        with _locked(path) as fd:
-            original = _read_all(fd)
+        with self._locked(session_id):
+            files = self._files(session_id)
+            original = b"".join(_read_file(p) for p in files)
             tmp_fd, tmp = _exclusive_temp(target)
             try:
                 with open(tmp_fd, "wb") as raw:
@@ -195,14 +176,24 @@ class LogManager:
             finally:
                 tmp.unlink(missing_ok=True)
             fsync_dir(self.archive_dir)
-            path.unlink()  # under the lock: a waiting writer sees nlink == 0 and reopens
+            for path in files:
+                path.unlink()  # under the lock: a waiting writer sees nlink == 0 and reopens
             fsync_dir(self.base_dir)
         return None
 
-    def _delete(self, path: Path) -> str | None:
-        with _locked(path):
-            path.unlink()
+    def _delete(self, session_id: str) -> str | None:
+        with self._locked(session_id):
+            for path in self._files(session_id):
+                path.unlink()
         return None
+
+    def _locked(self, session_id: str) -> _locked:
+        """The lock writers of *session_id* take: its segment state in a git work tree, else its file."""
+        place = place_of(self.base_dir)
+        if place is None:
+            return _locked(self.base_dir / f"{session_id}{SUFFIX}")
+        place.states.mkdir(parents=True, exist_ok=True)
+        return _locked(place.states / session_id, create=True)
 
     # -- restore -----------------------------------------------------------
 
@@ -263,7 +254,7 @@ class LogManager:
 
     def get_storage_stats(self) -> dict[str, Any]:
         """Sizes in MB and counts of live and archived sessions."""
-        live = [p for p in self.base_dir.glob(f"*{SUFFIX}") if p.is_file() and not p.is_symlink()]
+        live = list(segment_files(self.base_dir))
         archived = [
             p
             for p in self.archive_dir.glob("*.jsonl*")
@@ -272,7 +263,7 @@ class LogManager:
         live_bytes = sum(p.stat().st_size for p in live)
         archived_bytes = sum(p.stat().st_size for p in archived)
         return {
-            "active_sessions": len(live),
+            "active_sessions": len(session_ids(self.base_dir)),
             "active_events": sum(_newlines_in(p) for p in live),
             "active_size_bytes": live_bytes,
             "active_size_mb": round(live_bytes / 1_048_576, 3),
@@ -307,8 +298,9 @@ def last_event_time(path: Path) -> datetime | None:
 class _locked:
     """Hold ``flock(LOCK_EX)`` on a session file, as writers do."""
 
-    def __init__(self, path: Path) -> None:
-        self.fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    def __init__(self, path: Path, *, create: bool = False) -> None:
+        flags = os.O_RDWR | os.O_CREAT if create else os.O_RDONLY
+        self.fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
 
     def __enter__(self) -> int:
         fcntl.flock(self.fd, fcntl.LOCK_EX)
@@ -330,6 +322,14 @@ def _exclusive_temp(target: Path) -> tuple[int, Path]:
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.chmod(fd, 0o644)
     return fd, Path(name)
+
+
+def _read_file(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        return _read_all(fd)
+    finally:
+        os.close(fd)
 
 
 def _read_all(fd: int) -> bytes:

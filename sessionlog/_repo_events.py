@@ -229,10 +229,7 @@ def _start_log(path: Path, root: Path) -> bool:
 
 
 def mark_logged(root: Path) -> None:
-    """Set-up: start logging commits from now, and spool appends (the commit hook seals them)."""
-    from . import _spool
-
-    _spool.enable(_git.git_path("", cwd=root, common=True))
+    """Set-up: start logging commits from now."""
     with _locked_logged(root) as path:
         _start_log(path, root)
 
@@ -305,18 +302,37 @@ def _commit_events(root: Path, infos: dict[str, _git.CommitInfo], sha: str, bran
 
 
 def flush(root: Path, *, stage: bool = True) -> tuple[list[str], list[str]]:
-    """Log new commits, seal every spooled session into its file, and stage the files that grew.
+    """Log new commits into the branch's repository log, close every open segment, and stage the
+    session files git does not have yet (see ``_segments``).
 
-    Returns the files written and the problems (sessions left spooled, and why).
+    Returns the files staged (or, without *stage*, pending) and the problems met.
     """
-    from . import _spool
     from ._logger import SessionLogger  # deferred: a commit that needs nothing skips the import
     from ._paths import SESSIONS_DIR
+    from ._segments import parse_name, place_of
+    from ._store import close_open_segments, move_old_spool
 
-    _spool.enable(_git.git_path("", cwd=root, common=True))
-    with SessionLogger(root / SESSIONS_DIR) as logger:
-        log_new_commits(root, logger)
-        grown, problems = logger.seal()
-    if stage and grown:
-        _git.add(grown, cwd=root)
-    return [str(p) for p in grown], problems
+    folder = root / SESSIONS_DIR
+    problems: list[str] = []
+    place = place_of(folder)
+    if place is not None:
+        problems += move_old_spool(folder, place)
+        close_open_segments(folder, place)
+    # The repository log is written straight into its tracked file and staged at once: it is
+    # never left modified, so nothing stashes or switches it.
+    with SessionLogger(folder, segments=False) as logger:
+        logged = log_new_commits(root, logger)
+    prefix = SESSIONS_DIR.as_posix() + "/"
+    # Only files git does not have: a tracked session file is never written by an append (the
+    # repository log aside, staged here), so a change to one is the user's, staged or not.
+    pending = [
+        path
+        for path in _git.untracked([SESSIONS_DIR.as_posix()], cwd=root)
+        if path.startswith(prefix) and "/" not in path[len(prefix) :] and parse_name(path[len(prefix) :]) is not None
+    ]
+    if logged:
+        written = f"{prefix}{repo_session_id(_git.current_branch(cwd=root), clone_id(root))}.jsonl"
+        pending = sorted({*pending, written})
+    if stage and pending:
+        _git.add(pending, cwd=root)
+    return pending, problems

@@ -9,7 +9,7 @@ from typing import TextIO
 
 import orjson
 
-from ._verify import Finding
+from ._verify import Finding, printable
 
 FORMATS = ("text", "github", "json")
 
@@ -26,12 +26,12 @@ def _escape(text: str, *, property_value: bool = False) -> str:
 def render(findings: Sequence[Finding], fmt: str, out: TextIO | None = None) -> None:
     out = out or sys.stdout  # looked up now: callers may have redirected it
     if fmt == "json":
-        rows = [{"path": f.path, "line": f.line or None, "message": f.message} for f in findings]
+        rows = [{"path": printable(f.path), "line": f.line or None, "message": f.message} for f in findings]
         out.write(orjson.dumps({"ok": not findings, "findings": rows}, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     for f in findings:
         if fmt == "github":
-            where = f"file={_escape(f.path, property_value=True)}" + (f",line={f.line}" if f.line else "")
+            where = f"file={_escape(printable(f.path), property_value=True)}" + (f",line={f.line}" if f.line else "")
             out.write(f"::error {where},title=sessionlog::{_escape(f.message)}\n")
         else:
-            out.write((f"{f}" if f.line else f"{f.path}: {f.message}") + "\n")
+            out.write((f"{f}" if f.line else f"{printable(f.path)}: {f.message}") + "\n")

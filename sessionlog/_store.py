@@ -5,9 +5,9 @@ Each append takes ``flock(LOCK_EX)``, looks at the file's tail (cached while
 nobody else writes), recovers a torn last line if a writer died mid-write,
 closes the event with its chain fields and writes it with one ``write``.
 
-Inside a git work tree the file appended to is the session's spool (see
-``_spool``): the chain goes on from the tracked file's last line when the
-spool is empty, and ``seal`` moves the spooled lines into the tracked file.
+Inside a git work tree the file appended to is the session's open segment
+(see ``_segments``), and the lock is the session's state file in the git
+directory: a new segment goes on from the session's last line.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from typing import NamedTuple
 
 import orjson
 
+from . import _git
 from ._chain import chain_line, line_digest
 from ._paths import RECOVERED_DIR
-from ._spool import seq_of
+from ._segments import SEP, Place, index_stamp, old_spool, parse_name, segment_name, segments
 from .errors import StorageError
 
 _CHUNK = 1 << 16
@@ -46,58 +47,73 @@ class AppendError(StorageError):
 
 
 class SessionFile:
-    """An open session file that appends chained lines under a lock."""
+    """An open session that appends chained lines under a lock.
 
-    def __init__(self, path: Path, session_id: str, spool: Path | None = None) -> None:
-        self.path = path  # the session file (tracked in git)
-        self.live = spool if spool is not None else path  # where appends go
+    Outside a git work tree (*place* None) the lines go to ``<id>.jsonl``,
+    which is also the lock. Inside one they go to the session's open segment
+    (see ``_segments``), and the lock is the session's state file in the git
+    directory.
+    """
+
+    def __init__(self, path: Path, session_id: str, place: Place | None = None, *, tail: bool = False) -> None:
+        self.path = path  # <folder>/<id>.jsonl: the first segment
+        self.live = path  # the file appended to
         self.session_id = session_id
+        self.place = place
+        # tail: append to the session's last file, tracked or not (a writer that stages at once)
+        self.tail = tail
         self._fd = -1
         self._pid = -1
+        self._state_fd = -1
         self._tail: _Tail | None = None
 
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+        if self._state_fd >= 0:
+            os.close(self._state_fd)
+            self._state_fd = -1
         self._tail = None
 
     def append(self, bodies: list[bytes], fsync: bool, recovery: RecoveryEncoder) -> int:
         """Append each encoded event of *bodies* (without chain fields); return the last seq."""
+        if self.place is not None:
+            return self._append_segmented(bodies, fsync, recovery)
         fd, size_now = self._locked_fd()
         try:
-            tail = self._tail
-            if tail is not None and tail.size == size_now:
-                size, seq, digest = tail  # nobody else wrote since our last append
-            else:
-                size, seq, digest = self._tail_state(fd, size_now, recovery)
-            lines = []
-            for body in bodies:
-                seq += 1
-                line = chain_line(body, seq, digest)
-                digest = line_digest(line)
-                lines.append(line)
-            chunk = lines[0] if len(lines) == 1 else b"".join(lines)
-            self._write(fd, chunk, size)
-            if fsync:
-                os.fsync(fd)
-            self._tail = _Tail(size + len(chunk), seq, digest)
-            return seq
+            return self._write_lines(fd, size_now, bodies, fsync, recovery)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _write_lines(self, fd: int, size_now: int, bodies: list[bytes], fsync: bool, recovery: RecoveryEncoder) -> int:
+        tail = self._tail
+        if tail is not None and tail.size == size_now:
+            size, seq, digest = tail  # nobody else wrote since our last append
+        else:
+            size, seq, digest = self._tail_state(fd, size_now, recovery)
+        return self._write_chained(fd, size, seq, digest, bodies, fsync)
+
+    def _write_chained(self, fd: int, size: int, seq: int, digest: str | None, bodies: list[bytes], fsync: bool) -> int:
+        lines = []
+        for body in bodies:
+            seq += 1
+            line = chain_line(body, seq, digest)
+            digest = line_digest(line)
+            lines.append(line)
+        chunk = lines[0] if len(lines) == 1 else b"".join(lines)
+        self._write(fd, chunk, size)
+        if fsync:
+            os.fsync(fd)
+        self._tail = _Tail(size + len(chunk), seq, digest)
+        return seq
 
     def _locked_fd(self) -> tuple[int, int]:
         """Lock the open file and return ``(fd, size)``."""
         while True:
-            if self._fd >= 0 and self._pid != os.getpid():
-                # Inherited through fork: this descriptor shares the parent's open file
-                # description, and flock() does not exclude between holders of one
-                # description. Drop our copy (the parent's stays open) and reopen.
-                os.close(self._fd)
-                self._fd = -1
-                self._tail = None
+            self._drop_if_forked()
             if self._fd < 0:
-                self._open()
+                self._open(self.live, os.O_CREAT)
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             st = os.fstat(self._fd)
             if st.st_nlink > 0:
@@ -106,26 +122,142 @@ class SessionFile:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             self.close()
 
-    def _open(self) -> None:
-        real_folder(self.path.parent, create=True)
-        real_folder(self.live.parent, create=True)
-        self._fd = _open_regular(self.live, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+    def _drop_if_forked(self) -> None:
+        if self._pid != os.getpid() and (self._fd >= 0 or self._state_fd >= 0):
+            # Inherited through fork: these descriptors share the parent's open file
+            # descriptions, and flock() does not exclude between holders of one
+            # description. Drop our copies (the parent's stay open) and reopen.
+            for fd in (self._fd, self._state_fd):
+                if fd >= 0:
+                    os.close(fd)
+            self._fd = self._state_fd = -1
+            self._tail = None
+
+    def _open(self, path: Path, create: int) -> None:
+        real_folder(path.parent, create=True)
+        self._fd = _open_regular(path, os.O_RDWR | os.O_APPEND | create)
         self._pid = os.getpid()
+        self.live = path
         self._tail = None
 
-    @property
-    def spooled(self) -> bool:
-        return self.live != self.path
+    # -- segments (inside a git work tree) ---------------------------------
+
+    def _append_segmented(self, bodies: list[bytes], fsync: bool, recovery: RecoveryEncoder) -> int:
+        assert self.place is not None
+        state_fd = self._locked_state()
+        try:
+            state = _read_state(state_fd)
+            if self.tail:
+                found = segments(self.path.parent, self.session_id)
+                last = found[-1][1] if found else self.path
+                if self._fd < 0 or self.live != last or os.fstat(self._fd).st_nlink == 0:
+                    self.close_segment()
+                    self._open(last, os.O_CREAT)
+                seq = self._write_lines(self._fd, os.fstat(self._fd).st_size, bodies, fsync, recovery)
+                assert self._tail is not None
+                state.update(seq=seq, digest=self._tail.digest)  # the open segment, if any, stays open
+                _write_state(state_fd, state)
+                return seq
+            if self._reuse_open(state):
+                fd = self._fd
+                size = os.fstat(fd).st_size
+                if size:
+                    seq = self._write_lines(fd, size, bodies, fsync, recovery)
+                else:  # made, then the writer died before its first line
+                    seq = self._write_chained(fd, 0, *_tip(state, self.path.parent, self.session_id), bodies, fsync)
+            else:
+                seq = self._start_segment(state, bodies, fsync)
+            assert self._tail is not None
+            state.update(segment=self.live.name, closed=False, seq=seq, digest=self._tail.digest)
+            _write_state(state_fd, state)
+            return seq
+        finally:
+            fcntl.flock(state_fd, fcntl.LOCK_UN)
+
+    def close_segment(self) -> None:
+        """Close the segment file kept open (not the state)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        self._tail = None
+
+    def _locked_state(self) -> int:
+        assert self.place is not None
+        self._drop_if_forked()
+        if self._state_fd < 0:
+            self.place.states.mkdir(parents=True, exist_ok=True)
+            self._state_fd = _open_regular(self.place.states / self.session_id, os.O_RDWR | os.O_CREAT)
+            self._pid = os.getpid()
+        fcntl.flock(self._state_fd, fcntl.LOCK_EX)
+        return self._state_fd
+
+    def _reuse_open(self, state: dict[str, object]) -> bool:
+        """Whether the open segment named in *state* is still there and still not in git; opens it."""
+        assert self.place is not None
+        name = state.get("segment")
+        if not isinstance(name, str) or state.get("closed") or parse_name(name) is None:
+            return False
+        path = self.path.parent / name
+        if self._fd >= 0 and (self.live != path or os.fstat(self._fd).st_nlink == 0):
+            os.close(self._fd)
+            self._fd = -1
+        if self._fd < 0:
+            try:
+                self._open(path, 0)
+            except FileNotFoundError:
+                return False  # taken away (git stash -u, git clean): never made again under that name
+        stamp = index_stamp(self.place.git_dir)
+        if stamp != state.get("index"):
+            if _git.in_index(path, top=self.place.top):
+                return False  # staged or committed: a committed file is never written again
+            state["index"] = stamp
+        return True
+
+    def _start_segment(self, state: dict[str, object], bodies: list[bytes], fsync: bool) -> int:
+        """Write *bodies* into a new segment that goes on from the session's last line."""
+        assert self.place is not None
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        seq, digest = _tip(state, self.path.parent, self.session_id)
+        for _ in range(3):
+            path = self.path.parent / segment_name(self.session_id, seq + 1)
+            real_folder(path.parent, create=True)
+            try:
+                fd = _open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_EXCL)
+            except FileExistsError:
+                # A segment of that name is here already (a state lost or older than the files):
+                # go on from the last line present instead.
+                seq, digest = _tip({}, self.path.parent, self.session_id)
+                continue
+            self._fd, self._pid, self.live, self._tail = fd, os.getpid(), path, None
+            state["index"] = index_stamp(self.place.git_dir)
+            return self._write_chained(fd, 0, seq, digest, bodies, fsync)
+        raise AppendError(f"cannot start a new segment of {self.session_id} in {self.path.parent}")
+
+    def close_open(self) -> Path | None:
+        """Close the open segment (the commit hook is about to stage it); return it, if any."""
+        if self.place is None or not (self.place.states / self.session_id).exists():
+            return None
+        state_fd = self._locked_state()
+        try:
+            state = _read_state(state_fd)
+            name = state.get("segment")
+            if not isinstance(name, str) or state.get("closed"):
+                return None
+            state["closed"] = True
+            _write_state(state_fd, state)
+            return self.path.parent / name
+        finally:
+            fcntl.flock(state_fd, fcntl.LOCK_UN)
+            self.close()
 
     def _tail_state(self, fd: int, size: int, recovery: RecoveryEncoder) -> tuple[int, int, str | None]:
-        """Return ``(size, last_seq, last_digest)`` of the appended-to file, recovering a torn tail first.
-
-        An empty spool goes on from the tracked file's last line.
-        """
-        if size == 0 and self.spooled:
-            last_seq, digest = self._tracked_tail(recovery)
-            return 0, last_seq, digest
+        """Return ``(size, last_seq, last_digest)`` of the appended-to file, recovering a torn tail first."""
         if size == 0:
+            if self.live != self.path:
+                start = parse_name(self.live.name)
+                return 0, (start[1] - 1 if start else 0), None
             return 0, 0, None
         keep, facts = self._untorn(fd, size)
         last_seq, digest = self._read_last(fd, keep)
@@ -135,83 +267,8 @@ class SessionFile:
         _replace_tail(self.live, keep, line)
         return keep + len(line), last_seq + 1, line_digest(line)
 
-    def _tracked_tail(self, recovery: RecoveryEncoder) -> tuple[int, str | None]:
-        """``(seq, digest)`` of the tracked file's last line, a torn tail recovered in place first."""
-        try:
-            fd = _open_regular(self.path, os.O_RDWR)
-        except FileNotFoundError:
-            return 0, None
-        try:
-            keep, facts = self._untorn(fd, os.fstat(fd).st_size)
-            seq, digest = self._read_last(fd, keep)
-        finally:
-            os.close(fd)
-        if facts is None:
-            return seq, digest
-        line = chain_line(recovery(self.session_id, facts), seq + 1, digest)
-        _replace_tail(self.path, keep, line)
-        return seq + 1, line_digest(line)
-
-    def seal(self, recovery: RecoveryEncoder) -> bool:
-        """Move the spooled lines into the tracked file; return True when it grew.
-
-        Safe to repeat after a crash at any point: spooled lines the tracked
-        file already holds are recognised by their ``seq`` and skipped, and
-        the spool is removed only after the tracked file was synced. The
-        handle is closed afterwards.
-        """
-        if not self.spooled or not os.path.lexists(self.live):
-            return False
-        fd, size = self._locked_fd()
-        try:
-            size, _, _ = self._tail_state(fd, size, recovery)  # a torn spool tail is recovered
-            grew = False
-            if size:
-                tracked = _open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
-                try:
-                    grew = self._seal_into(tracked, os.pread(fd, size, 0))
-                    os.fsync(tracked)
-                finally:
-                    os.close(tracked)
-                fsync_dir(self.path.parent)
-            os.unlink(self.live)  # under the lock: a waiting writer sees nlink == 0 and reopens
-            return grew
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            self.close()
-
-    def _seal_into(self, tracked: int, data: bytes) -> bool:
-        # A torn tail here was cut short by a crash while sealing (the spool still holds those bytes).
-        size, facts = self._untorn(tracked, os.fstat(tracked).st_size)
-        if facts is not None:
-            os.ftruncate(tracked, size)
-            os.fsync(tracked)
-        last_seq, digest = self._read_last(tracked, size)
-        lines = [line for line in data.splitlines(keepends=True) if (seq_of(line) or 0) > last_seq]
-        if not lines:
-            return False
-        first = orjson.loads(lines[0])
-        if first.get("seq") != last_seq + 1 or first.get("prev") != digest:
-            raise AppendError(
-                f"cannot seal {self.live} into {self.path}: the spooled lines continue line {first.get('seq', 0) - 1} "
-                f"of another version of the file (it has {last_seq} lines; was the branch switched or the file "
-                "reverted?). The spooled lines are kept; switch back and commit, or run `sessionlog flush` there."
-            )
-        _write_all(tracked, b"".join(lines))
-        return True
-
     def _read_last(self, fd: int, size: int) -> tuple[int, str | None]:
-        """Return ``(seq, digest)`` of the last complete line of the first *size* bytes."""
-        if size == 0:
-            return 0, None
-        last = last_line(fd, size)
-        try:
-            seq = orjson.loads(last).get("seq")
-        except (orjson.JSONDecodeError, AttributeError):
-            seq = None
-        if not isinstance(seq, int) or isinstance(seq, bool):
-            seq = count_newlines(fd, size)  # legacy or foreign last line: number it by position
-        return seq, line_digest(last)
+        return read_last(fd, size)
 
     def _untorn(self, fd: int, size: int) -> tuple[int, dict[str, object] | None]:
         """If the file does not end in a newline, save the bytes after the last one aside.
@@ -257,6 +314,137 @@ class SessionFile:
                 os.ftruncate(fd, size_before)  # never leave half a line behind
             self._tail = None
             raise AppendError(f"cannot write to {self.path}: {exc.strerror}") from exc
+
+
+def close_open_segments(folder: Path, place: Place) -> list[Path]:
+    """Close every open segment of the sessions in *folder* and return them: the commit hook is
+    about to stage them, and the next append of each session starts a new segment."""
+    if not place.states.is_dir():
+        return []
+    closed: list[Path] = []
+    for state in sorted(place.states.iterdir()):
+        if parse_name(state.name + ".jsonl") is None or SEP in state.name:
+            continue
+        handle = SessionFile(folder / f"{state.name}.jsonl", state.name, place)
+        try:
+            found = handle.close_open()
+        except (AppendError, OSError):
+            continue
+        finally:
+            handle.close()
+        if found is not None:
+            closed.append(found)
+    return closed
+
+
+def move_old_spool(folder: Path, place: Place) -> list[str]:
+    """Move lines an earlier version spooled in the git directory into new segments, streaming
+    (a spool of any size), and remove a spool only once its lines are written and synced.
+    Returns what could not be moved, and why (those lines stay where they were)."""
+    spool = old_spool(place)
+    problems: list[str] = []
+    if not spool.is_dir():
+        return problems
+    for path in sorted(spool.glob("*.jsonl")):
+        session_id = path.name[: -len(".jsonl")]
+        try:
+            _move_spooled(folder, session_id, path)
+        except (AppendError, OSError, ValueError) as exc:
+            problems.append(f"{session_id}: {exc}")
+    return problems
+
+
+def _move_spooled(folder: Path, session_id: str, spool: Path) -> None:
+    last_seq, digest = _tip({}, folder, session_id)
+    with open(spool, "rb") as stream:
+        lines = (line for line in stream if line.endswith(b"\n") and (seq_of(line) or 0) > last_seq)
+        first = next(lines, None)
+        if first is None:
+            spool.unlink()
+            return
+        event = orjson.loads(first)
+        if event.get("seq") != last_seq + 1 or event.get("prev") != digest:
+            raise ValueError(
+                f"the spooled lines of {spool} continue line {event.get('seq', 0) - 1} of another version of "
+                f"the session (here it has {last_seq} lines); they are kept there"
+            )
+        target = folder / segment_name(session_id, last_seq + 1)
+        real_folder(folder, create=True)
+        out = _open_regular(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        try:
+            _write_all(out, first)
+            for line in lines:
+                _write_all(out, line)
+            os.fsync(out)
+        finally:
+            os.close(out)
+    fsync_dir(folder)
+    spool.unlink()
+
+
+def seq_of(line: bytes) -> int | None:
+    """The ``seq`` of a line sessionlog wrote (its chain fields close the line), without parsing it."""
+    at = line.rfind(b',"seq":')
+    if at < 0:
+        return None
+    end = line.find(b",", at + 7)
+    try:
+        return int(line[at + 7 : end])
+    except ValueError:
+        return None
+
+
+def read_last(fd: int, size: int) -> tuple[int, str | None]:
+    """Return ``(seq, digest)`` of the last complete line of the first *size* bytes."""
+    if size == 0:
+        return 0, None
+    last = last_line(fd, size)
+    try:
+        seq = orjson.loads(last).get("seq")
+    except (orjson.JSONDecodeError, AttributeError):
+        seq = None
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        seq = count_newlines(fd, size)  # legacy or foreign last line: number it by position
+    return seq, line_digest(last)
+
+
+def _tip(state: dict[str, object], folder: Path, session_id: str) -> tuple[int, str | None]:
+    """``(seq, digest)`` of the session's last line: what the state recorded, or the last complete
+    line of the newest segment here when that is further on (a writer died before updating the
+    state, or there is no state)."""
+    seq, digest = state.get("seq"), state.get("digest")
+    best: tuple[int, str | None] = (seq, digest) if isinstance(seq, int) and isinstance(digest, str) else (0, None)
+    found = segments(folder, session_id)
+    if found:
+        try:
+            fd = _open_regular(found[-1][1], os.O_RDONLY)
+        except (OSError, AppendError):
+            return best
+        try:
+            size = os.fstat(fd).st_size
+            keep = size if size and os.pread(fd, 1, size - 1) == b"\n" else line_start(fd, size)
+            last = read_last(fd, keep)
+        finally:
+            os.close(fd)
+        if last[0] > best[0]:
+            best = last
+    return best
+
+
+def _read_state(fd: int) -> dict[str, object]:
+    """A segment state; an unreadable one (a writer died mid-update) reads as none."""
+    data = os.pread(fd, 1 << 16, 0)
+    try:
+        value = orjson.loads(data) if data else {}
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _write_state(fd: int, state: dict[str, object]) -> None:
+    data = orjson.dumps(state)
+    os.pwrite(fd, data, 0)
+    os.ftruncate(fd, len(data))
 
 
 def real_folder(folder: Path, *, create: bool = False) -> Path:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from . import _git
 from ._chain import chain_problem
-from ._paths import SUFFIX
 from ._reader import NotASessionFile, ParseError, decode_line, iter_lines, open_session_file
 from ._redact import Redactor
 from ._schema import SchemaSet
+from ._segments import parse_name
 from .errors import GitError
 
 MAX_FINDINGS = 50  # per file
@@ -27,7 +27,12 @@ class Finding:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+        return f"{printable(self.path)}:{self.line}: {self.message}"
+
+
+def printable(path: str) -> str:
+    """A path as text any terminal takes: bytes of a name that is not UTF-8 shown as ``\\xNN``."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _naive(stamp: object) -> bool:
@@ -38,8 +43,15 @@ def _naive(stamp: object) -> bool:
 
 
 def session_id_of(path: str | Path) -> str | None:
-    name = Path(path).name
-    return name[: -len(SUFFIX)] if name.endswith(SUFFIX) else None
+    """The session a file (a segment, or an archive) belongs to, from its name."""
+    parsed = parse_name(Path(path).name)
+    return parsed[0] if parsed is not None else None
+
+
+def first_line_of(path: str | Path) -> int:
+    """The line of its session a segment starts at, from its name (1 for anything else)."""
+    parsed = parse_name(Path(path).name)
+    return parsed[1] if parsed is not None else 1
 
 
 @dataclass
@@ -59,10 +71,19 @@ class LineChecker:
     events: int = 0
     unchained: int = 0
     findings: list[Finding] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)
     max_findings: int = MAX_FINDINGS
 
     def __post_init__(self) -> None:
         self.session_id = session_id_of(self.path)
+        self._last_no = self.first_line - 1
+        self.at(self.path)
+
+    def at(self, path: str) -> None:
+        """Report what follows as lines of *path*: lines are numbered in the session, and a
+        segment's line N of the session is line ``N - start + 1`` of its file."""
+        self.path = path
+        self._offset = first_line_of(path) - 1
 
     def feed(self, lines: Iterable[tuple[int, bytes]]) -> list[Finding]:
         """Check *lines*; after ``max_findings`` problems the rest are only counted, so a
@@ -82,20 +103,36 @@ class LineChecker:
         return self.findings
 
     def _add(self, line_no: int, message: str) -> None:
-        self.findings.append(Finding(self.path, line_no, message))
+        self.findings.append(Finding(self.path, line_no - self._offset if line_no else 0, message))
 
     def _check(self, line_no: int, raw: bytes) -> None:
         event = decode_line(line_no, raw)
         if isinstance(event, ParseError):
             self._add(line_no, event.message)
-            self.previous_line = raw
+            self.previous_line, self._last_no = raw, line_no
             return
         self.events += 1
         problems = self.schemas.errors(event)
         for found in problems:
             ambiguous = found.startswith("$.timestamp:") and _naive(event.get("timestamp"))
             self._add(line_no, found + (" (no UTC offset: ambiguous; queries read it as UTC)" if ambiguous else ""))
-        problem = chain_problem(event, line_no, self.previous_line, self.session_id, chained_before=self.chained_before)
+        known = line_no == 1 or (self.previous_line is not None and line_no == self._last_no + 1)
+        if not known and "prev" in event and (self.previous_line is None or line_no > self._last_no + 1):
+            self.notes.append(
+                Finding(
+                    self.path,
+                    line_no - self._offset,
+                    f"goes on from line {line_no - 1} of the session, which is not here (on another branch?)",
+                )
+            )
+        problem = chain_problem(
+            event,
+            line_no,
+            self.previous_line,
+            self.session_id,
+            chained_before=self.chained_before,
+            previous_known=known,
+        )
         if problem is not None:
             self._add(line_no, problem)
         if "seq" in event:
@@ -110,7 +147,7 @@ class LineChecker:
                 + ", ".join(kinds)
                 + " (log it through sessionlog, which redacts, or remove it before committing)",
             )
-        self.previous_line = raw
+        self.previous_line, self._last_no = raw, line_no
 
 
 @dataclass(frozen=True)
@@ -119,6 +156,7 @@ class VerifyReport:
     findings: list[Finding]
     events: int
     unchained: int
+    notes: list[Finding] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -134,18 +172,37 @@ def verify_file(
     lines: Iterable[tuple[int, bytes]] | None = None,
 ) -> VerifyReport:
     """Check every line of a session file (or the numbered *lines* given for it); never raises for bad content."""
-    checker = LineChecker(label or str(path), schemas, redactor)
+    first = 1 if lines is not None else first_line_of(path)
+    checker = LineChecker(label or str(path), schemas, redactor, first_line=first)
     try:
         if lines is not None:
             checker.feed(lines)
         else:
             with open_session_file(path) as stream:
-                checker.feed(iter_lines(stream))
+                checker.feed(iter_lines(stream, first_line=first))
     except OSError as exc:
         checker.findings.append(Finding(checker.path, 0, f"cannot read: {exc.strerror or exc}"))
     except NotASessionFile as exc:
         checker.findings.append(Finding(checker.path, 0, str(exc)))
-    return VerifyReport(checker.path, checker.findings, checker.events, checker.unchained)
+    return VerifyReport(checker.path, checker.findings, checker.events, checker.unchained, checker.notes)
+
+
+def verify_segments(
+    found: list[tuple[int, Path]], schemas: SchemaSet, *, redactor: Redactor | None = None, label: str | None = None
+) -> VerifyReport:
+    """Check a session's segments ``(first line, path)`` in order, as one chain; each finding names
+    its segment file and the line in it."""
+    checker = LineChecker(label or (str(found[0][1]) if found else "(no segments)"), schemas, redactor)
+    for start, path in found:
+        checker.at(str(path))
+        try:
+            with open_session_file(path) as stream:
+                checker.feed(iter_lines(stream, first_line=start))
+        except OSError as exc:
+            checker.findings.append(Finding(str(path), 0, f"cannot read: {exc.strerror or exc}"))
+        except NotASessionFile as exc:
+            checker.findings.append(Finding(str(path), 0, str(exc)))
+    return VerifyReport(label or checker.path, checker.findings, checker.events, checker.unchained, checker.notes)
 
 
 def anchor_problem(path: Path, rev: str = "HEAD") -> Finding | None:

@@ -62,10 +62,10 @@ class Repo:
     def sessions(self) -> Path:
         return self.path / SESSIONS
 
-    def logger(self, *, spool: bool | None = False) -> SessionLogger:
+    def logger(self, *, segments: bool | None = False) -> SessionLogger:
         """A logger of this repository; by default it writes the session files directly, as if
         its lines had already been sealed (tests of the spool itself pass ``spool=None``)."""
-        return SessionLogger(self.sessions, spool=spool)
+        return SessionLogger(self.sessions, segments=segments)
 
     def log(self, session: str, n: int = 2, agent: str = "claude_code") -> None:
         with self.logger() as logger:

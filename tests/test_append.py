@@ -225,14 +225,14 @@ def test_the_size_limit_holds_after_redaction_grows_an_event(tmp_path: Path) -> 
     import orjson
 
     data = {"out": "export PGPASSWORD=hunter22xy " + "x" * 300}
-    probe = SessionLogger(tmp_path / "probe", redact=False, spool=False)
+    probe = SessionLogger(tmp_path / "probe", redact=False, segments=False)
     assert probe.append_event("s", "tool_call", "codex", "x", data=data).ok
     plain = len(probe.session_path("s").read_bytes().rsplit(b',"seq"', 1)[0]) + 1
-    tight = SessionLogger(tmp_path / "tight", max_event_bytes=plain + 90 + 5, spool=False)
+    tight = SessionLogger(tmp_path / "tight", max_event_bytes=plain + 90 + 5, segments=False)
     result = tight.append_event("s", "tool_call", "codex", "x", data=data)
     assert not result.ok and "the limit is" in (result.error or "")  # masks and redactions made it larger
     assert not tight.session_path("s").exists()
-    roomy = SessionLogger(tmp_path / "roomy", max_event_bytes=plain + 400, spool=False)
+    roomy = SessionLogger(tmp_path / "roomy", max_event_bytes=plain + 400, segments=False)
     assert roomy.append_event("s", "tool_call", "codex", "x", data=data).ok
     assert "hunter22xy" not in roomy.session_path("s").read_text()
     assert orjson.loads(roomy.session_path("s").read_bytes())["redactions"]

@@ -11,7 +11,7 @@ from sessionlog import SessionLogger
 
 
 def _session(folder: Path) -> dict[str, str]:
-    lg = SessionLogger(folder, spool=False)
+    lg = SessionLogger(folder, segments=False)
     ids: dict[str, str] = {}
     ids["goal"] = str(
         lg.append_event("s", "user_message", "user", "terminal", data={"message": "Make the importer stream"}).event_id
@@ -111,7 +111,7 @@ def test_the_brief_has_every_section_linked_to_its_events(tmp_path: Path) -> Non
 
 
 def test_the_brief_stays_one_page_however_long_the_session(tmp_path: Path) -> None:
-    lg = SessionLogger(tmp_path, spool=False)
+    lg = SessionLogger(tmp_path, segments=False)
     for n in range(600):
         lg.append_event(
             "s", "tool_call", "codex", "Bash", data={"tool": "Bash", "input": {"command": f"step {n} " + "x" * 2000}}

@@ -180,7 +180,7 @@ def test_usage_errors_outside_git_and_unknown_revisions(tmp_path: Path) -> None:
 
 
 def _two_sessions(tmp_path: Path) -> tuple[SessionLogger, str]:
-    logger = SessionLogger(tmp_path, spool=False)
+    logger = SessionLogger(tmp_path, segments=False)
     first = logger.append_event("s1", "user_message", "user", "terminal", data={"message": "ship the fix"})
     second = logger.append_event(
         "s1",

@@ -107,7 +107,7 @@ def test_timestamps_without_an_offset_are_read_as_utc_and_called_ambiguous(tmp_p
         "provenance": {"source": "terminal", "agent": "user"},
     }
     (sessions / "s.jsonl").write_text(json.dumps(line) + "\n")
-    with SessionLogger(sessions, spool=False) as logger:
+    with SessionLogger(sessions, segments=False) as logger:
         assert len(logger.query_events("s", after_timestamp="2025-12-10T17:00:00Z")) == 1
         assert logger.query_events("s", after_timestamp="2025-12-10T18:00:00Z") == []
         report = logger.verify_session("s")

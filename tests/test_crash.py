@@ -122,7 +122,7 @@ def test_a_write_cut_short_by_a_full_disk_leaves_no_partial_line(sessions_dir: P
 @pytest.mark.parametrize("dies", ["before the record is written", "after the record, before the cut"])
 def test_torn_tail_recovery_leaves_a_record_wherever_it_is_killed(tmp_path: Path, dies: str) -> None:
     sessions = tmp_path / "sessions"
-    with SessionLogger(sessions, spool=False) as logger:
+    with SessionLogger(sessions, segments=False) as logger:
         assert logger.append_event("s", "tool_call", "codex", "x").ok
     path = sessions / "s.jsonl"
     with open(path, "ab") as out:  # a writer died mid-line: longer than a recovery event
@@ -137,11 +137,11 @@ def test_torn_tail_recovery_leaves_a_record_wherever_it_is_killed(tmp_path: Path
         "import os, sys\nimport sessionlog._store as st\n"
         f"{kill}\n"
         "from sessionlog import SessionLogger\n"
-        "SessionLogger(sys.argv[1], spool=False).append_event('s', 'tool_call', 'codex', 'after')\n"
+        "SessionLogger(sys.argv[1], segments=False).append_event('s', 'tool_call', 'codex', 'after')\n"
     )
     proc = subprocess.run([sys.executable, "-c", child, str(sessions)], capture_output=True, check=False)
     assert proc.returncode == 9, proc.stderr
-    with SessionLogger(sessions, spool=False) as logger:
+    with SessionLogger(sessions, segments=False) as logger:
         assert logger.append_event("s", "tool_call", "codex", "later").ok
         events = logger.read_session("s")
         assert logger.verify_session("s").ok

@@ -52,12 +52,29 @@ def repo(tmp_path: Path, pre_commit_home: str) -> Repo:
     return repo
 
 
-def spool_logger(repo: Repo) -> SessionLogger:
-    return repo.logger(spool=None)
+def live_logger(repo: Repo) -> SessionLogger:
+    """A logger as an agent has one: in a work tree it writes untracked segments."""
+    return repo.logger(segments=None)
 
 
 def clean(repo: Repo) -> bool:
-    return repo.git("status", "--porcelain", "--untracked-files=no") == ""
+    status = repo.git("status", "--porcelain", "--untracked-files=all")
+    assert status == "", status
+    return True
+
+
+def committed_lines(repo: Repo, session: str, rev: str = "HEAD") -> list[str]:
+    """The lines of *session* that *rev* holds, over all its segments, in order."""
+    names = repo.git("ls-tree", "--name-only", f"{rev}:.ai-agents/sessions").splitlines()
+    ordered = sorted(
+        (int(n[len(session) + 1 : -6]) if n != f"{session}.jsonl" else 1, n)
+        for n in names
+        if n == f"{session}.jsonl" or (n.startswith(f"{session}+") and n.endswith(".jsonl"))
+    )
+    lines: list[str] = []
+    for _, name in ordered:
+        lines += repo.git("show", f"{rev}:.ai-agents/sessions/{name}").splitlines()
+    return lines
 
 
 def repo_log_events(repo: Repo) -> list[dict[str, object]]:
@@ -69,7 +86,7 @@ def repo_log_events(repo: Repo) -> list[dict[str, object]]:
 
 @pytest.mark.slow
 def test_agent_appending_while_commits_stash_and_merge_loses_nothing(repo: Repo) -> None:
-    with spool_logger(repo) as logger:
+    with live_logger(repo) as logger:
         assert logger.append_event("agent_s", "user_message", "user", "test", data={"i": -1}).ok
     (repo.path / "start.txt").write_text("start\n")
     repo.commit("the session is tracked from here on")
@@ -101,13 +118,15 @@ def test_agent_appending_while_commits_stash_and_merge_loses_nothing(repo: Repo)
     repo.git("add", "last.txt")
     repo.run("git", "commit", "-q", "-m", "last")
     assert clean(repo)
-    logger = spool_logger(repo)
+    logger = live_logger(repo)
     events = logger.read_session("agent_s")
     assert events.errors == []
     assert [e["data"]["i"] for e in events] == list(range(-1, written))  # every ok is there, once, in order
     assert logger.verify_session("agent_s").ok
-    committed = repo.git("show", "HEAD:.ai-agents/sessions/agent_s.jsonl").splitlines()
-    assert len(committed) == written + 1  # and the last commit holds them all
+    committed = committed_lines(repo, "agent_s")
+    assert [json.loads(line)["data"]["i"] for line in committed] == list(
+        range(-1, written)
+    )  # the last commit holds all
     check = repo.run("sessionlog", "ci", "--base", repo.git("rev-list", "--max-parents=0", "HEAD"), "--head", "HEAD",
                      "--each-commit", check=False)  # fmt: skip
     assert check.returncode == 0, check.stdout + check.stderr
@@ -226,16 +245,20 @@ def test_the_active_session_follows_the_branch(repo: Repo) -> None:
     assert "Sessionlog-Session" not in repo.git("log", "-1", "--format=%B")
 
 
-def test_no_post_commit_or_queue_left_in_the_work_tree(repo: Repo) -> None:
-    spooled = spool_logger(repo)
-    assert spooled.append_event("s9", "tool_call", "codex", "x").ok
-    assert not repo.file("s9").exists()  # spooled, not in the work tree
-    assert [e["event_type"] for e in spooled.read_session("s9")] == ["tool_call"]
+def test_pending_lines_are_an_untracked_segment_that_the_next_commit_takes(repo: Repo) -> None:
+    live = live_logger(repo)
+    assert live.append_event("s9", "tool_call", "codex", "x").ok
+    assert repo.git("status", "--porcelain", "-uall") == "?? .ai-agents/sessions/s9.jsonl"  # git sees it, untracked
+    assert [e["event_type"] for e in live.read_session("s9")] == ["tool_call"]
     (repo.path / "a.txt").write_text("a\n")
-    repo.commit("seals s9")
-    assert repo.git("show", "HEAD:.ai-agents/sessions/s9.jsonl").count("\n") == 0  # one line, sealed
+    repo.git("add", "a.txt")
+    repo.run("git", "commit", "-q", "-m", "a commit of another file takes s9 along")
+    assert repo.git("show", "HEAD:.ai-agents/sessions/s9.jsonl").count("\n") == 0  # one line
     assert clean(repo)
-    assert spooled.append_event("s9", "tool_call", "codex", "x").seq == 2  # chained on from the sealed file
+    second = live.append_event("s9", "tool_call", "codex", "x")
+    assert second.seq == 2  # chained on, in a new segment: the committed file is never written again
+    assert repo.git("status", "--porcelain", "-uall") == "?? .ai-agents/sessions/s9+2.jsonl"
+    assert live.verify_session("s9").ok
 
 
 def test_init_beside_the_framework_adds_only_the_light_trailer_shim(repo: Repo) -> None:

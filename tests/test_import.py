@@ -115,7 +115,7 @@ def test_every_transcript_imports_event_by_event(
     )
     assert verify.returncode == 0, verify.stdout
     # failures carry a failure-ledger entry and depend on their tool call; timestamps are the transcript's
-    logger = SessionLogger(tmp_path, spool=False)
+    logger = SessionLogger(tmp_path, segments=False)
     for session in logger.list_sessions():
         events = logger.read_session(session)
         ids = {e["event_id"]: e for e in events}
@@ -129,7 +129,7 @@ def test_every_transcript_imports_event_by_event(
 def test_todos_become_commitments_whose_latest_status_wins(tmp_path: Path) -> None:
     path = shared("fixtures", "transcripts", "claude-code-log", "todowrite_examples.jsonl")
     assert _import(tmp_path, "claude-code", [path]).returncode == 0
-    logger = SessionLogger(tmp_path, spool=False)
+    logger = SessionLogger(tmp_path, segments=False)
     [session] = logger.list_sessions()
     last_todos = [
         item["input"]["todos"]
@@ -182,7 +182,7 @@ def test_a_grown_transcript_adds_only_what_is_new_and_bad_lines_are_reported(tmp
         out.write(json.dumps(grown) + "\n")
     proc = _import(tmp_path / "s", "claude-code", [transcript])
     assert _written(proc.stdout) == Counter({"error": 1}) and "2 already logged" in proc.stdout
-    logger = SessionLogger(tmp_path / "s", spool=False)
+    logger = SessionLogger(tmp_path / "s", segments=False)
     events = logger.read_session("claude_code-s-1")
     assert [e["event_type"] for e in events] == ["user_message", "tool_call", "error"]
     assert events[1]["dependencies"]["depends_on"] == [events[0]["event_id"]]
@@ -209,6 +209,6 @@ def test_a_huge_tool_output_is_cut_with_its_digest_never_refused(tmp_path: Path)
     transcript.write_text(json.dumps(record) + "\n")
     proc = _import(tmp_path / "s", "claude-code", [transcript])
     assert proc.returncode == 0 and _written(proc.stdout) == Counter({"tool_call": 1})
-    [event] = SessionLogger(tmp_path / "s", spool=False).read_session("claude_code-big")
+    [event] = SessionLogger(tmp_path / "s", segments=False).read_session("claude_code-big")
     kept = event["data"]["input"]["content"]
     assert len(kept) < 20_000 and hashlib.sha256(blob.encode()).hexdigest() in kept

@@ -10,10 +10,11 @@ import time
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
+from .. import _git
 from .._archive import read_archive
 from .._brief import summary_of
 from .._commitcheck import MAX_SESSION_BYTES
@@ -24,10 +25,13 @@ from .._queries import failure_history, open_commitments
 from .._redact import Redactor, repo_redactor
 from .._report import render
 from .._schema import OPTIONAL_BLOCKS, SchemaSet, load_schemas
+from .._segments import segments, session_ids
 from .._types import Event
-from .._verify import Finding, VerifyReport, anchor_problem, verify_file
+from .._verify import Finding, VerifyReport, anchor_problem, verify_file, verify_segments
 from ..errors import EXIT_FINDINGS, EXIT_OK, NotFound, UsageError
 from ._common import dir_of, for_people, json_arg, logger_of, out_json, print_table
+
+_T = TypeVar("_T")
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -47,16 +51,15 @@ def verify(args: argparse.Namespace) -> int:
             loaded[schema] = load_schemas(schema)
         return loaded[schema]
 
+    anchor = _anchor_of(args.anchor, [Path(p) for p in args.paths])
     reports = []
-    for path in _with_progress(_verify_targets([Path(p) for p in args.paths]), "verifying"):
+    targets = _verify_targets([Path(p) for p in args.paths])
+    for path, session in _with_progress(targets, "verifying"):
         folder = _sessions_folder(path)
         if path.name.endswith(ARCHIVE_SUFFIX):
             reports.append(_verify_archive(path, schemas_for(path), repo_redactor(folder)))
             continue
-        report = verify_file(path, schemas_for(path), redactor=repo_redactor(folder))
-        problem = anchor_problem(path, args.anchor) if args.anchor and path.is_file() else None
-        if problem is not None:
-            report.findings.append(problem)
+        report = _verify_one(path, session, schemas_for(path), repo_redactor(folder), anchor)
         reports.append(report)
     if args.output == "json":
         out_json(
@@ -78,6 +81,8 @@ def verify(args: argparse.Namespace) -> int:
         else:
             render(findings, args.output)
         for report in reports:
+            for note in report.notes if not args.quiet else []:
+                print(f"{note.path}:{note.line}: note: {note.message}")
             if report.unchained and not args.quiet:
                 print(
                     f"{report.path}: note: {report.unchained} legacy line(s) without chain fields "
@@ -91,7 +96,26 @@ def verify(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if bad else EXIT_OK
 
 
-def _with_progress(paths: list[Path], what: str) -> Iterable[Path]:
+def _verify_one(
+    path: Path, session: str | None, schemas: SchemaSet, redactor: Redactor, anchor: str | None
+) -> VerifyReport:
+    """One file on its own, or (*session* given) the session's segments as one chain; with
+    *anchor*, each file against the version git holds there."""
+    if session is not None:
+        found = segments(path.parent, session)
+        report = verify_segments(found, schemas, redactor=redactor)
+        files = [p for _, p in found]
+    else:
+        report = verify_file(path, schemas, redactor=redactor)
+        files = [path]
+    for file in files if anchor else []:
+        problem = anchor_problem(file, anchor) if file.is_file() else None  # type: ignore[arg-type]
+        if problem is not None:
+            report.findings.append(problem)
+    return report
+
+
+def _with_progress(paths: list[_T], what: str) -> Iterable[_T]:
     """*paths*, with a progress bar on a terminal when there are many of them."""
     if len(paths) < 10 or not for_people():
         return paths
@@ -111,18 +135,40 @@ def _print_findings_in_colour(findings: list[Finding]) -> None:
         console.print(f"[bold cyan]{escape(where)}[/]: [red]{escape(f.message)}[/]", highlight=False, soft_wrap=True)
 
 
-def _verify_targets(paths: list[Path]) -> list[Path]:
-    """The files to verify: each file named, and the logs (and archives) of each folder named."""
-    targets: list[Path] = []
+def _verify_targets(paths: list[Path]) -> list[tuple[Path, str | None]]:
+    """What to verify: each file named on its own, and for each folder named every session in it
+    (its first segment present, with the session's id: all its segments as one chain) and every
+    archive."""
+    targets: list[tuple[Path, str | None]] = []
     for path in paths:
         if path.is_dir() and not path.is_symlink():
-            found = sorted(path.glob(f"*{SUFFIX}")) + sorted((path / ARCHIVE_DIR).glob(f"*{ARCHIVE_SUFFIX}"))
+            found: list[tuple[Path, str | None]] = [
+                (segments(path, session)[0][1], session) for session in sorted(session_ids(path))
+            ]
+            found += [(archive, None) for archive in sorted((path / ARCHIVE_DIR).glob(f"*{ARCHIVE_SUFFIX}"))]
             if not found:
                 raise NotFound(f"{path}: no session logs ({SUFFIX}) or archives in it")
             targets += found
         else:
-            targets.append(path)
+            targets.append((path, None))
     return targets
+
+
+def _anchor_of(rev: str | None, paths: list[Path]) -> str | None:
+    """The revision to compare files with: the one named, which must exist in the repository the
+    paths are in (anything else is a usage error, never a check quietly skipped), else HEAD when
+    there is one; '' skips the comparison."""
+    if rev == "":
+        return None
+    where = next((p if p.is_dir() else p.parent for p in paths if p.exists()), Path.cwd())
+    top = _git.toplevel(where)
+    if rev is None:
+        return "HEAD" if top is not None and _git.rev_parse("HEAD", cwd=top) else None
+    if top is None:
+        raise UsageError(f"--anchor {rev}: {where} is not in a git work tree")
+    if _git.rev_parse(rev, cwd=top) is None:
+        raise UsageError(f"--anchor {rev}: no such revision in {top}")
+    return rev
 
 
 def _sessions_folder(path: Path) -> Path:

@@ -67,9 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no legacy notes and no verdict line, for scripts")
     p.add_argument(
         "--anchor",
-        default="HEAD",
         metavar="REV",
-        help="the commit whose version of each file must be a byte prefix of it (default HEAD; '' to skip)",
+        help="the commit whose version of each file must be a byte prefix of it (default HEAD when there is one; "
+        "'' to skip; a revision that does not exist is a usage error)",
     )
     p.set_defaults(func=_logs.verify)
 
@@ -234,7 +234,7 @@ def _add_git_commands(sub: Any) -> None:
     p.add_argument("--dir", help="the sessions folder (default: <git top-level>/.ai-agents/sessions)")
     p.set_defaults(func=_storage.migrate)
 
-    p = sub.add_parser("init", help="set a repository up: .gitattributes, spooled appends, hooks (idempotent)")
+    p = sub.add_parser("init", help="set a repository up: .gitattributes, hooks, agent settings (idempotent)")
     p.add_argument("--shims", action="store_true", help="install plain git hook shims even beside a pre-commit config")
     p.add_argument("--force", action="store_true", help="move other tools' hooks aside")
     p.add_argument("--repo", help="with --rev: the hook repository to add to an existing .pre-commit-config.yaml")
@@ -252,7 +252,9 @@ def _add_git_commands(sub: Any) -> None:
     p.set_defaults(func=_repo.activate)
 
     p = sub.add_parser(
-        "flush", help="log new commits and seal spooled session lines into their files (the commit hook does this)"
+        "flush",
+        help="log new commits and stage every pending session file, so a plain `git commit` takes them "
+        "(the commit hook does this)",
     )
-    p.add_argument("--no-stage", action="store_true", help="write the session files but do not git add them")
+    p.add_argument("--no-stage", action="store_true", help="log new commits; list pending session files, stage none")
     p.set_defaults(func=_repo.flush)

@@ -127,7 +127,10 @@ def init(args: argparse.Namespace) -> int:
     else:
         more, installed = install(root, force=args.force)
         lines += more
-    lines.append("appends are spooled in the git directory and sealed into the session files by each commit")
+    lines.append(
+        "session lines are written as untracked files in the sessions folder; each commit takes those pending "
+        "(`git add -A` too), and a committed file is never written again"
+    )
     for agent in ("claude-code", "codex"):
         if getattr(args, agent.replace("-", "_")):
             lines += merge_agent_hooks(root, agent)
@@ -160,5 +163,5 @@ def flush(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     for problem in problems:
-        print(f"sessionlog flush: left spooled: {problem}", file=sys.stderr)
+        print(f"sessionlog flush: not moved: {problem}", file=sys.stderr)
     return EXIT_FINDINGS if problems else EXIT_OK

@@ -1,8 +1,8 @@
 """sessionlog-check: refuse edited, dropped or reordered session lines.
 
-At commit time it first logs the commits made since the last one, seals the
-spooled session lines into their files and stages them (see ``_spool``),
-then checks the index against HEAD. Inside ``git merge`` (pre-merge-commit)
+At commit time it first logs the commits made since the last one, closes
+every open session segment and stages the session files git does not have
+yet (see ``_segments``), then checks the index against HEAD. Inside ``git merge`` (pre-merge-commit)
 it only checks: git leaves index changes made there out of the merge commit.
 Run outside ``git commit`` (``pre-commit run --all-files``, manual stage) it
 also verifies every committed session file whole. At push time it checks
@@ -95,7 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--from-ref", default=os.environ.get("PRE_COMMIT_FROM_REF"))
     parser.add_argument("--to-ref", default=os.environ.get("PRE_COMMIT_TO_REF"))
     parser.add_argument("--pre-push", nargs="*", metavar="REMOTE", help="read git's pre-push lines from stdin")
-    parser.add_argument("--no-stage-events", action="store_true", help="do not log commits or seal spooled lines")
+    parser.add_argument(
+        "--no-stage-events", action="store_true", help="do not log commits or stage pending session files"
+    )
     parser.add_argument("-o", "--output", choices=FORMATS, default=default_format())
     args = parser.parse_args(argv)
     return run_command("sessionlog-check", lambda: _check(args))
@@ -123,7 +125,7 @@ def _check(args: argparse.Namespace) -> int:
         problems=problems,
     )
     for problem in problems:
-        print(f"sessionlog-check: left spooled: {problem}", file=sys.stderr)
+        print(f"sessionlog-check: not moved: {problem}", file=sys.stderr)
     render(findings, args.output)
     if findings and args.output == "text":
         print(
