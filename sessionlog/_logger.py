@@ -20,7 +20,7 @@ from ._reader import ParseError, decode_line, gc_paused, iter_lines, open_sessio
 from ._redact import DEFAULT_SECRET_PATTERNS, SecretPattern, repo_redactor
 from ._schema import OPTIONAL_BLOCKS, SchemaError, SchemaSet, load_schemas
 from ._segments import Place, place_of, segments, session_ids
-from ._store import AppendError, SessionFile, close_open_segments
+from ._store import AppendError, SessionFile
 from ._types import Event
 from ._verify import VerifyReport, verify_file, verify_segments
 from .errors import UsageError
@@ -367,14 +367,6 @@ class SessionLogger:
             while len(self._files) > _MAX_OPEN_FILES:  # close the longest-open file
                 self._files.popitem(last=False)[1].close()
         return handle
-
-    def close_open_segments(self) -> list[Path]:
-        """Close every session's open segment (the commit hook is about to stage them) and
-        return them: the next append of each session starts a new segment."""
-        if self.place is None:
-            return []
-        with self._lock:
-            return close_open_segments(self.base_dir, self.place)
 
     def close(self) -> None:
         """Close the session files this logger keeps open."""

@@ -302,22 +302,21 @@ def _commit_events(root: Path, infos: dict[str, _git.CommitInfo], sha: str, bran
 
 
 def flush(root: Path, *, stage: bool = True) -> tuple[list[str], list[str]]:
-    """Log new commits into the branch's repository log, close every open segment, and stage the
-    session files git does not have yet (see ``_segments``).
+    """Log new commits into the branch's repository log, and stage the session files git does not
+    have yet, closing each that is its session's open segment first (see ``_segments``).
 
     Returns the files staged (or, without *stage*, pending) and the problems met.
     """
     from ._logger import SessionLogger  # deferred: a commit that needs nothing skips the import
     from ._paths import SESSIONS_DIR
     from ._segments import parse_name, place_of
-    from ._store import close_open_segments, move_old_spool
+    from ._store import close_segments, move_old_spool
 
     folder = root / SESSIONS_DIR
     problems: list[str] = []
     place = place_of(folder)
     if place is not None:
         problems += move_old_spool(folder, place)
-        close_open_segments(folder, place)
     # The repository log is written straight into its tracked file and staged at once: it is
     # never left modified, so nothing stashes or switches it.
     with SessionLogger(folder, segments=False) as logger:
@@ -330,8 +329,12 @@ def flush(root: Path, *, stage: bool = True) -> tuple[list[str], list[str]]:
         for path in _git.untracked([SESSIONS_DIR.as_posix()], cwd=root)
         if path.startswith(prefix) and "/" not in path[len(prefix) :] and parse_name(path[len(prefix) :]) is not None
     ]
-    if logged:
-        written = f"{prefix}{repo_session_id(_git.current_branch(cwd=root), clone_id(root))}.jsonl"
+    if place is not None and stage:
+        # Listed first, closed next: a segment an agent starts meanwhile is not listed, stays open
+        # and waits for the next commit, and no line is appended to a file once it is staged.
+        close_segments(place, [root / path for path in pending])
+    written = f"{prefix}{repo_session_id(_git.current_branch(cwd=root), clone_id(root))}.jsonl"
+    if logged and (root / written).is_file():
         pending = sorted({*pending, written})
     if stage and pending:
         _git.add(pending, cwd=root)

@@ -27,7 +27,7 @@ import orjson
 from . import _git
 from ._chain import chain_line, line_digest
 from ._paths import RECOVERED_DIR
-from ._segments import SEP, Place, index_stamp, old_spool, parse_name, segment_name, segments
+from ._segments import Place, index_stamp, old_spool, parse_name, segment_name, segments
 from .errors import StorageError
 
 _CHUNK = 1 << 16
@@ -235,19 +235,16 @@ class SessionFile:
             return self._write_chained(fd, 0, seq, digest, bodies, fsync)
         raise AppendError(f"cannot start a new segment of {self.session_id} in {self.path.parent}")
 
-    def close_open(self) -> Path | None:
-        """Close the open segment (the commit hook is about to stage it); return it, if any."""
+    def close_if_open(self, name: str) -> None:
+        """Close the segment *name* if it is this session's open one (it is about to be staged)."""
         if self.place is None or not (self.place.states / self.session_id).exists():
-            return None
+            return
         state_fd = self._locked_state()
         try:
             state = _read_state(state_fd)
-            name = state.get("segment")
-            if not isinstance(name, str) or state.get("closed"):
-                return None
-            state["closed"] = True
-            _write_state(state_fd, state)
-            return self.path.parent / name
+            if state.get("segment") == name and not state.get("closed"):
+                state["closed"] = True
+                _write_state(state_fd, state)
         finally:
             fcntl.flock(state_fd, fcntl.LOCK_UN)
             self.close()
@@ -316,25 +313,21 @@ class SessionFile:
             raise AppendError(f"cannot write to {self.path}: {exc.strerror}") from exc
 
 
-def close_open_segments(folder: Path, place: Place) -> list[Path]:
-    """Close every open segment of the sessions in *folder* and return them: the commit hook is
-    about to stage them, and the next append of each session starts a new segment."""
-    if not place.states.is_dir():
-        return []
-    closed: list[Path] = []
-    for state in sorted(place.states.iterdir()):
-        if parse_name(state.name + ".jsonl") is None or SEP in state.name:
+def close_segments(place: Place, paths: list[Path]) -> None:
+    """Close those of *paths* that are their session's open segment: the commit hook is about to
+    stage exactly these files, so no append may go into them any more (the next append of each
+    session starts a new segment). A segment made after the caller listed *paths* stays open."""
+    for path in paths:
+        parsed = parse_name(path.name)
+        if parsed is None:
             continue
-        handle = SessionFile(folder / f"{state.name}.jsonl", state.name, place)
+        handle = SessionFile(path.parent / f"{parsed[0]}.jsonl", parsed[0], place)
         try:
-            found = handle.close_open()
+            handle.close_if_open(path.name)
         except (AppendError, OSError):
             continue
         finally:
             handle.close()
-        if found is not None:
-            closed.append(found)
-    return closed
 
 
 def move_old_spool(folder: Path, place: Place) -> list[str]:
