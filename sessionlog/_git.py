@@ -120,6 +120,23 @@ def empty_tree(cwd: Path | str | None = None) -> str:
     return run(("hash-object", "-t", "tree", "--stdin"), cwd=cwd, input=b"").decode().strip()
 
 
+def index_differs(rev: str, *, cwd: Path | str | None = None) -> bool:
+    """Whether the index (``GIT_INDEX_FILE`` when a hook runs) records anything *rev* does not."""
+    try:
+        proc = subprocess.run(
+            ("git", "diff-index", "--cached", "--quiet", "--ignore-submodules=none", rev, "--"),
+            cwd=cwd,
+            capture_output=True,
+            env=_env(),
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed or not on PATH") from exc
+    if proc.returncode > 1:
+        raise GitError(f"git diff-index failed ({proc.returncode}): {proc.stderr.decode('utf-8', 'replace').strip()}")
+    return proc.returncode == 1
+
+
 def is_ancestor(ancestor: str, descendant: str, *, cwd: Path | str | None = None) -> bool:
     try:
         run(("merge-base", "--is-ancestor", ancestor, descendant), cwd=cwd)

@@ -98,7 +98,9 @@ def install(root: Path, *, hooks: Sequence[str] = tuple(HOOKS), force: bool = Fa
             f"the pre-commit framework manages these hooks: list sessionlog-check in .pre-commit-config.yaml, "
             f"run `{FRAMEWORK_INSTALL}`, then `sessionlog init`"
             if framework
-            else "use --force to move them aside (kept as <hook>.pre-sessionlog)"
+            else "use --force to move them aside (kept as <hook>.pre-sessionlog); until then no hook stages "
+            "session lines, so commit them with `git add -A && git commit` (or `sessionlog flush` first), "
+            "not `git commit -a`"
         )
         return [f"{hook}: a hook of another tool is there" for hook in foreign] + [
             f"nothing installed: {advice}"

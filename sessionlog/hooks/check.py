@@ -46,6 +46,44 @@ def _in_merge() -> bool:
     return os.environ.get("GIT_REFLOG_ACTION", "").startswith(("merge", "pull"))
 
 
+CALLER_PID = "_SESSIONLOG_HOOK_PPID"  # the hook process's parent, when a warm checker runs the hook
+
+
+def _commit_arguments() -> list[bytes] | None:
+    """The arguments of the ``git commit`` this hook runs under, read from the process tree (Linux
+    ``/proc``); None where they cannot be read."""
+    pid = int(os.environ.get(CALLER_PID) or os.getppid())
+    for _ in range(8):  # git -> the framework or a shim -> (python) -> this
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return None
+        if os.path.basename(args[0]) == b"git" and b"commit" in args:
+            return args
+        if parent <= 1:
+            return None
+        pid = parent
+    return None
+
+
+def _committable(root: Path) -> bool:
+    """Whether git will make this commit: it decided from the index as it was before this hook ran,
+    so lines staged into a commit that has nothing in it would be left staged behind it.
+
+    ``--amend`` is committable when HEAD's own change is (git compares with HEAD's parent);
+    ``--allow-empty`` commits take no lines (they go with the next commit).
+    """
+    head = _git.rev_parse("HEAD", cwd=root)
+    if head is None or _git.index_differs(head, cwd=root):
+        return True
+    args = _commit_arguments()
+    if args is None or not any(a == b"--amend" for a in args):
+        return False
+    parent = _git.rev_parse("HEAD^", cwd=root)
+    return _git.index_differs(parent or _git.empty_tree(root), cwd=root)
+
+
 def _in_commit() -> bool:
     """Run by ``git commit`` (git names the index for its hooks), not by ``pre-commit run``."""
     return "GIT_INDEX_FILE" in os.environ
@@ -74,7 +112,7 @@ def run_check(
             for notice in checker.notices:
                 print(f"sessionlog-check: notice: {notice}", file=sys.stderr)
             return findings
-        if stage_events and not _partial_commit() and not _in_merge():
+        if stage_events and not _partial_commit() and not _in_merge() and (not _in_commit() or _committable(root)):
             _, left = _repo_events.flush(root)
             if problems is not None:
                 problems += left

@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
         request = {
             "argv": args,
             "cwd": os.getcwd(),
-            "env": dict(os.environ),
+            "env": {**os.environ, "_SESSIONLOG_HOOK_PPID": str(os.getppid())},
             "stdin": stdin.decode("latin-1"),
             "stamp": code_stamp(),
         }
