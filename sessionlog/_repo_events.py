@@ -63,20 +63,40 @@ _MADE_HERE = re.compile(
 )
 
 
+_CLONE_ID = re.compile(r"[0-9a-f]{8}")
+
+
 def clone_id(root: Path) -> str:
-    """A random id of this clone, made once and kept in the git directory."""
+    """A random id of this clone, made once and kept in the git directory.
+
+    It is written whole or not at all (a temporary file, synced, then linked into place), and a
+    file that does not hold an id (left empty by an older version on a full disk) is made again.
+    """
     path = _git.git_path(CLONE_ID, cwd=root, common=True)
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        value = os.urandom(4).hex()
+    for _ in range(3):
         try:
-            with open(path, "x") as out:
-                out.write(value + "\n")
-        except FileExistsError:
-            return path.read_text().strip()
-        return value
+            value = path.read_text().strip()
+        except FileNotFoundError:
+            value = None
+        if value is not None and _CLONE_ID.fullmatch(value):
+            return value
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+        try:
+            with open(tmp, "x") as out:
+                out.write(os.urandom(4).hex() + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            if value is None:
+                try:
+                    os.link(tmp, path)  # never over an id another process made meanwhile
+                except FileExistsError:
+                    continue
+            else:
+                os.replace(tmp, path)  # over a file that holds no id
+        finally:
+            tmp.unlink(missing_ok=True)
+    raise GitError(f"cannot make this clone's id in {path}")
 
 
 def branch_slug(branch: str | None) -> str:
@@ -204,19 +224,59 @@ def _locked_logged(root: Path) -> Iterator[Path]:
         yield path
 
 
-def _made_here(root: Path) -> tuple[list[str], str | None]:
+def _made_here(root: Path) -> tuple[list[str], str | None, dict[str, str | None]]:
     """Commits the ``HEAD`` reflog says this work tree made, oldest first (a window of the
-    newest), and where HEAD is now (the reflog's newest entry)."""
+    newest), where HEAD is now (the reflog's newest entry), and the branch each was made on (the
+    reflog's checkouts say which was checked out; a rebase's picks belong to the branch it
+    returns to)."""
     out = _git.run(
         ("log", "--walk-reflogs", f"-n{REFLOG_WINDOW}", "--format=%H%x1f%gs", "HEAD", "--"), cwd=root, check=False
     ).decode("utf-8", "replace")
     lines = out.splitlines()
+    entries = [line.partition("\x1f")[::2] for line in reversed(lines)]
     made: list[str] = []
-    for line in reversed(lines):
-        sha, _, action = line.partition("\x1f")
+    branch_of: dict[str, str | None] = {}
+    current = _first_branch(entries) if entries else None
+    if current is None and not any(_CHECKOUT.match(action) for _, action in entries):
+        current = _git.current_branch(cwd=root)
+    rebased: list[str] = []
+    for sha, action in entries:
+        moved = _CHECKOUT.match(action)
+        if moved:
+            current = _branch_name(moved.group(2))
+            continue
+        returned = _REBASE_END.match(action)
+        if returned:
+            branch_of.update(dict.fromkeys(rebased, returned.group(1)))
+            rebased = []
+            current = returned.group(1)
+            continue
+        if action.startswith("rebase") and "(start)" in action:
+            rebased = []
         if _MADE_HERE.search(action) and sha not in made:
             made.append(sha)
-    return made, lines[0].partition("\x1f")[0] if lines else None
+            branch_of[sha] = current
+            if action.startswith("rebase"):
+                rebased.append(sha)
+    return made, lines[0].partition("\x1f")[0] if lines else None, branch_of
+
+
+_CHECKOUT = re.compile(r"^checkout: moving from (.+) to (.+)$")
+_REBASE_END = re.compile(r"^rebase(?: -i)? \(finish\): returning to refs/heads/(.+)$")
+
+
+def _first_branch(entries: list[tuple[str, str]]) -> str | None:
+    """The branch checked out before the first checkout in the window."""
+    for _, action in entries:
+        moved = _CHECKOUT.match(action)
+        if moved:
+            return _branch_name(moved.group(1))
+    return None
+
+
+def _branch_name(name: str) -> str | None:
+    """A checkout's target as a branch name; None for a detached HEAD (a commit id)."""
+    return None if re.fullmatch(r"[0-9a-f]{7,64}", name) else name
 
 
 def _start_log(path: Path, root: Path) -> bool:
@@ -241,7 +301,7 @@ def log_new_commits(root: Path, logger: SessionLogger) -> list[str]:
         if _start_log(path, root):
             return []
         logged = set(path.read_text().split())
-        made, head = _made_here(root)
+        made, head, branch_of = _made_here(root)
         candidates = [sha for sha in made if sha not in logged]
         if not candidates:
             return []
@@ -253,7 +313,8 @@ def log_new_commits(root: Path, logger: SessionLogger) -> list[str]:
         done: list[str] = []
         try:
             for sha in todo:
-                result = logger.append_events(session_id, _commit_events(root, infos, sha, branch))
+                made_on = branch_of.get(sha, branch)
+                result = logger.append_events(session_id, _commit_events(root, infos, sha, made_on))
                 if not result.ok:
                     raise GitError(f"cannot log commit {sha[:12]}: {result.error}")
                 done.append(sha)
@@ -301,9 +362,10 @@ def _commit_events(root: Path, infos: dict[str, _git.CommitInfo], sha: str, bran
     return events
 
 
-def flush(root: Path, *, stage: bool = True) -> tuple[list[str], list[str]]:
-    """Log new commits into the branch's repository log, and stage the session files git does not
-    have yet, closing each that is its session's open segment first (see ``_segments``).
+def flush(root: Path, *, stage: bool = True, log_commits: bool = True) -> tuple[list[str], list[str]]:
+    """Log new commits into the branch's repository log (with *log_commits*: only inside a commit,
+    which takes that tracked file at once), and stage the session files git does not have yet,
+    closing each that is its session's open segment first (see ``_segments``).
 
     Returns the files staged (or, without *stage*, pending) and the problems met.
     """
@@ -319,8 +381,10 @@ def flush(root: Path, *, stage: bool = True) -> tuple[list[str], list[str]]:
         problems += move_old_spool(folder, place)
     # The repository log is written straight into its tracked file and staged at once: it is
     # never left modified, so nothing stashes or switches it.
-    with SessionLogger(folder, segments=False) as logger:
-        logged = log_new_commits(root, logger)
+    logged: list[str] = []
+    if log_commits:
+        with SessionLogger(folder, segments=False) as logger:
+            logged = log_new_commits(root, logger)
     prefix = SESSIONS_DIR.as_posix() + "/"
     # Only files git does not have: a tracked session file is never written by an append (the
     # repository log aside, staged here), so a change to one is the user's, staged or not.

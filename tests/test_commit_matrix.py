@@ -34,7 +34,7 @@ def set_up(repo: Repo, setup: str, pre_commit_home: str) -> None:
             f"repos:\n- repo: {REPO}\n  rev: {_project_head()}\n  hooks:\n  - id: sessionlog-check\n"
         )
         repo.run("pre-commit", "install", *[arg for t in HOOK_TYPES for arg in ("--hook-type", t)])
-    if setup == "framework+init" or setup == "shims":
+    if setup in {"framework+init", "shims"}:
         repo.run("sessionlog", "init")
     if setup == "foreign-hook":
         hook = repo.path / ".git" / "hooks" / "pre-commit"

@@ -192,10 +192,14 @@ def _add_git_commands(sub: Any) -> None:
     from .._report import FORMATS, default_format
     from . import _repo, _storage
 
-    p = sub.add_parser("ci", help="check session logs over a commit range (merges against each parent)")
+    p = sub.add_parser(
+        "ci", help="check session logs over a commit range: every commit against each parent (merges too)"
+    )
     p.add_argument("--base", help="old tip (a push's before-SHA, a PR's base); omit or all zeros for the whole history")
     p.add_argument("--head", default="HEAD", help="new tip (default HEAD)")
-    p.add_argument("--each-commit", action="store_true", help="check every commit, naming the one at fault")
+    p.add_argument(
+        "--each-commit", action="store_true", help="accepted for older pipelines: every commit is always checked"
+    )
     _output(
         p,
         FORMATS,
@@ -253,8 +257,7 @@ def _add_git_commands(sub: Any) -> None:
 
     p = sub.add_parser(
         "flush",
-        help="log new commits and stage every pending session file, so a plain `git commit` takes them "
-        "(the commit hook does this)",
+        help="stage every pending session file, so a plain `git commit` takes them (the commit hook does this)",
     )
-    p.add_argument("--no-stage", action="store_true", help="log new commits; list pending session files, stage none")
+    p.add_argument("--no-stage", action="store_true", help="list the pending session files, stage none")
     p.set_defaults(func=_repo.flush)

@@ -18,7 +18,9 @@ def ci(args: argparse.Namespace) -> int:
     if _git.rev_parse(args.head, cwd=root) is None:
         raise UsageError(f"--head {args.head} is not a commit in this repository")
     with Checker(root) as checker:
-        findings = checker.check_range(args.base, args.head, each_commit=args.each_commit)
+        # Every commit, against each parent: comparing only the ends of a range misses a line
+        # deleted and re-chained in between and a merge that drops one side (`-s ours`).
+        findings = checker.check_range(args.base, args.head, each_commit=True)
     for notice in checker.notices:
         print(f"sessionlog ci: notice: {notice}", file=sys.stderr)
     render(findings, args.output)
@@ -159,7 +161,9 @@ def activate(args: argparse.Namespace) -> int:
 def flush(args: argparse.Namespace) -> int:
     from .._repo_events import flush
 
-    written, problems = flush(repo_root(), stage=not args.no_stage)
+    # Commits are logged by the commit hook, which commits the branch's log at once: written here,
+    # that tracked file would stay staged, and git refuses to switch away from it.
+    written, problems = flush(repo_root(), stage=not args.no_stage, log_commits=False)
     for path in written:
         print(path)
     for problem in problems:
