@@ -243,11 +243,15 @@ def test_every_commit_form_leaves_a_clean_tree_and_commits_each_line_once(
     assert porcelain(repo) == []
     assert_committed(repo, agent)
 
-    # revert a commit of code
+    # revert a commit (with lines pending): git revert would take its session lines out too
+    # (every commit made through the hook carries some), so sessionlog revert reverts the code
     (repo.path / "code.txt").write_text("to revert\n")
-    repo.commit("code only")
-    repo.git("revert", "--no-edit", "HEAD")
-    assert porcelain(repo) == []
+    agent.log()
+    repo.commit("code and lines")
+    agent.log()
+    repo.run("sessionlog", "revert", "HEAD")
+    assert (repo.path / "code.txt").read_text() == "resolved\n"
+    settle(repo, agent, hooked, "sessionlog revert")
 
     # a linked worktree logs and commits on its own branch
     worktree = tmp_path / "wt"
