@@ -227,3 +227,42 @@ def test_verify_with_an_unknown_anchor_is_a_usage_error(repo: Repo) -> None:
     proc = repo.run("sessionlog", "verify", "--anchor", "nosuchrev", ".ai-agents/sessions", check=False)
     assert proc.returncode == 2
     assert "nosuchrev" in proc.stderr
+
+
+def test_stash_u_takes_the_open_segment_and_pop_brings_it_back(repo: Repo) -> None:
+    before = log(repo)
+    (repo.path / "code.txt").write_text("v1\n")
+    repo.git("stash", "-u")
+    assert not repo.file("agent_s").exists()
+    during = log(repo)  # a new segment: the stashed one is never made again under its name
+    repo.git("stash", "pop")
+    repo.commit("after pop")
+    assert porcelain(repo) == []
+    assert sorted(tree_ids(repo)) == sorted(before + during)
+    logger = SessionLogger(repo.sessions)
+    assert [e["event_id"] for e in logger.read_session("agent_s")] == before + during
+    assert logger.verify_session("agent_s").ok
+
+
+def test_archiving_a_session_of_several_segments_commits_cleanly(repo: Repo) -> None:
+    first = log(repo)
+    repo.commit("first segment")
+    second = log(repo)
+    repo.commit("second segment")
+    third = log(repo)  # pending when archived
+    assert len(SessionLogger(repo.sessions).segment_paths("agent_s")) == 3
+    proc = repo.run("sessionlog", "archive", "agent_s")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert SessionLogger(repo.sessions).segment_paths("agent_s") == []
+    repo.commit("archive it")
+    assert porcelain(repo) == []
+    restored = repo.run("sessionlog", "restore", "agent_s")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    repo.commit("restore it")
+    logger = SessionLogger(repo.sessions)
+    assert [e["event_id"] for e in logger.read_session("agent_s")] == first + second + third
+    later = log(repo)  # goes on from the restored line
+    assert [e["event_id"] for e in logger.read_session("agent_s")] == first + second + third + later
+    assert logger.verify_session("agent_s").ok
+    repo.commit("more")
+    assert repo.run("sessionlog", "ci", check=False).returncode == 0
