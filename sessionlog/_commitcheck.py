@@ -53,6 +53,7 @@ class Checker:
     head: str | None = field(init=False, default=None)  # HEAD's commit, once check_index ran
     _index_mode: bool = field(init=False, default=False)
     _gunzipped: dict[str, bytes | None] = field(init=False, default_factory=dict)
+    _worktree_differs: set[str] = field(init=False, default_factory=set)
 
     # Made on first use: a commit that touches no session log spawns no cat-file,
     # compiles no schema and imports no RE2.
@@ -163,7 +164,7 @@ class Checker:
             if content is None:
                 findings.append(Finding(path, 0, f"not a gzip file, or {_TOO_LARGE} once decompressed"))
                 continue
-            findings += self._lines(path, content, 1, None, chained=False)
+            findings += self._lines(path, content, first_line_of(path), None, chained=False)
         return findings
 
     # -- rules -------------------------------------------------------------
@@ -188,6 +189,11 @@ class Checker:
 
     def check_changes(self, changes: list[_git.RawChange]) -> list[Finding]:
         by_path = {c.path: c for c in changes}
+        if self._index_mode:
+            grown = [c.path for c in changes if c.status == "M" and self._kind(c.path) == "session"]
+            # git's own word on which work-tree files are not what the index holds: the others are
+            # read from the work tree without hashing them a second time
+            self._worktree_differs = set(_git.diff_files(grown, cwd=self.root)) if grown else set()
         findings: list[Finding] = []
         for change in changes:
             kind = self._kind(change.path)
@@ -243,8 +249,9 @@ class Checker:
     def _new_content(self, change: _git.RawChange) -> bytes | mmap.mmap:
         """The new blob's bytes; at commit time from the work tree when it holds exactly that blob.
 
-        Mapping the file and hashing it costs a fraction of inflating a large
-        loose object; the blob id comparison makes it as trustworthy.
+        Mapping the file costs a fraction of inflating a large loose object. Git says which work-tree
+        files differ from the index (``diff-files``, which re-reads a file whose stat data cannot
+        tell); the committed bytes are then hashed once, for the prefix proof.
         """
         if self._index_mode:
             try:
@@ -254,11 +261,8 @@ class Checker:
             if fd >= 0:
                 try:
                     size = os.fstat(fd).st_size
-                    if size and size == self.blobs.size(change.new_oid):
-                        mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-                        if _git.blob_id(memoryview(mapped), self.fmt) == change.new_oid:
-                            return mapped
-                        mapped.close()
+                    if size and size == self.blobs.size(change.new_oid) and change.path not in self._worktree_differs:
+                        return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
                 finally:
                     os.close(fd)
         return self.blobs.read(change.new_oid)

@@ -172,6 +172,13 @@ def diff_trees(old: str, new: str, paths: Sequence[str], *, cwd: Path | str | No
     return _parse_raw(out)
 
 
+def diff_files(paths: Sequence[str], *, cwd: Path | str | None = None) -> list[str]:
+    """Which of *paths* differ in the work tree from the index (git decides, by stat data and,
+    where that cannot tell, by content)."""
+    out = run(("diff-files", "--name-only", "-z", "--", *paths), cwd=cwd)
+    return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+
 def diff_index(rev: str, paths: Sequence[str], *, cwd: Path | str | None = None) -> list[RawChange]:
     """Changes from *rev* to the index (what the next commit will record) under *paths*."""
     out = run(("diff-index", "-z", "--raw", "--cached", "--no-renames", "--full-index", rev, "--", *paths), cwd=cwd)

@@ -19,7 +19,8 @@ from gitrepo import Repo
 from sessionlog import SessionLogger
 
 HOOK_TYPES = ("pre-commit", "pre-merge-commit", "pre-push")
-SETUPS = ("framework", "framework+init", "shims", "foreign-hook")
+# shims-cold: the same hooks with the warm checker turned off, which must give the same answers
+SETUPS = ("framework", "framework+init", "shims", "shims-cold", "foreign-hook")
 
 
 def _project_head() -> str:
@@ -34,7 +35,9 @@ def set_up(repo: Repo, setup: str, pre_commit_home: str) -> None:
             f"repos:\n- repo: {REPO}\n  rev: {_project_head()}\n  hooks:\n  - id: sessionlog-check\n"
         )
         repo.run("pre-commit", "install", *[arg for t in HOOK_TYPES for arg in ("--hook-type", t)])
-    if setup in {"framework+init", "shims"}:
+    if setup == "shims-cold":
+        repo.env["SESSIONLOG_HOOKD"] = "0"
+    if setup in {"framework+init", "shims", "shims-cold"}:
         repo.run("sessionlog", "init")
     if setup == "foreign-hook":
         hook = repo.path / ".git" / "hooks" / "pre-commit"
@@ -271,3 +274,6 @@ def test_every_commit_form_leaves_a_clean_tree_and_commits_each_line_once(
     assert ci.returncode == 0, ci.stdout + ci.stderr
     events = SessionLogger(repo.sessions).read_session(agent.session)
     assert [e["event_id"] for e in events] == agent.ok  # readers agree: every line, in order
+    listed = {s["session_id"]: s for s in json.loads(repo.run("sessionlog", "sessions", "-o", "json").stdout)}
+    assert listed[agent.session]["events"] == len(agent.ok)
+    assert len(repo.run("sessionlog", "show", agent.session).stdout.splitlines()) == len(agent.ok)

@@ -266,3 +266,13 @@ def test_archiving_a_session_of_several_segments_commits_cleanly(repo: Repo) -> 
     assert logger.verify_session("agent_s").ok
     repo.commit("more")
     assert repo.run("sessionlog", "ci", check=False).returncode == 0
+
+
+def test_the_whole_file_check_takes_a_segment_from_the_line_it_starts_at(repo: Repo) -> None:
+    log(repo)
+    repo.commit("first")
+    log(repo)
+    repo.commit("second segment")
+    assert (repo.sessions / "agent_s+3.jsonl").exists()
+    proc = repo.run("sessionlog-check", check=False)  # as `pre-commit run --all-files` runs it
+    assert proc.returncode == 0, proc.stdout + proc.stderr
