@@ -92,12 +92,12 @@ class Checker:
         head = self.head or _git.empty_tree(self.root)
         self._index_mode = True
         try:
-            return self.check_changes(_git.diff_index(head, [self.sessions], cwd=self.root))
+            return self.check_changes(_git.diff_index(head, self._pathspec, cwd=self.root))
         finally:
             self._index_mode = False
 
     def check_trees(self, old: str, new: str, *, label: str = "") -> list[Finding]:
-        findings = self.check_changes(_git.diff_trees(old, new, [self.sessions], cwd=self.root))
+        findings = self.check_changes(_git.diff_trees(old, new, self._pathspec, cwd=self.root))
         if label:
             findings = [Finding(f.path, f.line, f"{label}: {f.message}") for f in findings]
         return findings
@@ -187,7 +187,20 @@ class Checker:
         folder = f"{self.sessions}/{ARCHIVE_DIR}"
         return f"{folder}/{session_id}{ARCHIVE_SUFFIX}", f"{folder}/{session_id}{SUFFIX}"
 
+    @property
+    def _pathspec(self) -> list[str]:
+        """The sessions folder and each folder above it (a symlink there would move the logs)."""
+        parts = self.sessions.split("/")
+        return [self.sessions, *(f":(literal){'/'.join(parts[: i + 1])}" for i in range(len(parts) - 1))]
+
     def check_changes(self, changes: list[_git.RawChange]) -> list[Finding]:
+        folders = {"/".join(self.sessions.split("/")[: i + 1]) for i in range(self.sessions.count("/") + 1)}
+        linked = [
+            Finding(c.path, 0, "must be a folder, not a symlink: session logs would be written outside the repository")
+            for c in changes
+            if c.path in folders and c.new_mode == "120000"
+        ]
+        changes = [c for c in changes if c.path not in folders]
         by_path = {c.path: c for c in changes}
         if self._index_mode:
             grown = [c.path for c in changes if c.status == "M" and self._kind(c.path) == "session"]
@@ -201,7 +214,7 @@ class Checker:
                 findings += self._session(change, by_path)
             elif kind == "archive":
                 findings += self._archive(change, by_path)
-        return findings
+        return linked + findings
 
     def _session(self, change: _git.RawChange, by_path: dict[str, _git.RawChange]) -> list[Finding]:
         path, status = change.path, change.status

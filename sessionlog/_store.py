@@ -134,7 +134,7 @@ class SessionFile:
             self._tail = None
 
     def _open(self, path: Path, create: int) -> None:
-        real_folder(path.parent, create=True)
+        real_folder(path.parent, create=True, top=self.place.top if self.place else None)
         self._fd = _open_regular(path, os.O_RDWR | os.O_APPEND | create)
         self._pid = os.getpid()
         self.live = path
@@ -222,7 +222,7 @@ class SessionFile:
         seq, digest = _tip(state, self.path.parent, self.session_id)
         for _ in range(3):
             path = self.path.parent / segment_name(self.session_id, seq + 1)
-            real_folder(path.parent, create=True)
+            real_folder(path.parent, create=True, top=self.place.top)
             try:
                 fd = _open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_EXCL)
             except FileExistsError:
@@ -283,7 +283,7 @@ class SessionFile:
             / RECOVERED_DIR
             / f"{self.session_id}.offset-{keep}.{hashlib.sha256(torn).hexdigest()[:16]}.torn"
         )
-        real_folder(saved.parent, create=True)
+        real_folder(saved.parent, create=True, top=self.place.top if self.place else None)
         try:
             out = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         except FileExistsError:
@@ -440,16 +440,29 @@ def _write_state(fd: int, state: dict[str, object]) -> None:
     os.ftruncate(fd, len(data))
 
 
-def real_folder(folder: Path, *, create: bool = False) -> Path:
-    """*folder*, refused when it is a symlink: a link planted in a repository would send
-    writes outside it. With *create*, made (with its parents) when missing."""
-    if folder.is_symlink():
-        raise AppendError(f"{folder} is a symlink; sessionlog never writes through a linked folder")
+def real_folder(folder: Path, *, create: bool = False, top: Path | None = None) -> Path:
+    """*folder*, refused when it is a symlink, or (given *top*, the work tree it is in) when any
+    folder between *top* and it is: a link planted in a repository (a committed ``.ai-agents``
+    symlink, say) would send writes outside it. With *create*, made (with its parents) when missing."""
+    _no_link(folder, top)
     if create:
         folder.mkdir(parents=True, exist_ok=True)
-        if folder.is_symlink():  # lost a race to a link
-            raise AppendError(f"{folder} is a symlink; sessionlog never writes through a linked folder")
+        _no_link(folder, top)  # lost a race to a link
     return folder
+
+
+def _no_link(folder: Path, top: Path | None) -> None:
+    chain = [folder]
+    if top is not None:
+        try:
+            relative = Path(os.path.abspath(folder)).relative_to(os.path.abspath(top))
+        except ValueError:
+            relative = None
+        if relative is not None:
+            chain = [Path(os.path.abspath(top)).joinpath(*relative.parts[: i + 1]) for i in range(len(relative.parts))]
+    for part in chain:
+        if part.is_symlink():
+            raise AppendError(f"{part} is a symlink; sessionlog never writes through a linked folder")
 
 
 def _open_regular(path: Path, flags: int) -> int:
