@@ -205,39 +205,22 @@ def install_framework_hooks(root: Path) -> list[str]:
 
 
 # The agents' hook events sessionlog logs (one command dispatches on the event name).
+# Where each agent's hooks are registered and the command they run; the events come from the
+# agent's own module (hook_events), the list its handler dispatches on.
 AGENT_HOOKS = {
-    "claude-code": (
-        Path(".claude", "settings.json"),
-        "sessionlog hook claude-code",
-        (
-            "SessionStart",
-            "UserPromptSubmit",
-            "PostToolUse",
-            "PostToolUseFailure",
-            "PermissionDenied",
-            "Stop",
-            "StopFailure",
-            "SubagentStart",
-            "SubagentStop",
-            "PreCompact",
-            "SessionEnd",
-        ),
-    ),
-    "codex": (
-        Path(".codex", "hooks.json"),
-        "sessionlog hook codex",
-        (
-            "SessionStart",
-            "UserPromptSubmit",
-            "PostToolUse",
-            "PreCompact",
-            "SubagentStart",
-            "SubagentStop",
-            "Stop",
-            "SessionEnd",
-        ),
-    ),
+    "claude-code": (Path(".claude", "settings.json"), "sessionlog hook claude-code", "claude_code"),
+    "codex": (Path(".codex", "hooks.json"), "sessionlog hook codex", "codex"),
 }
+
+
+def agent_events(agent: str) -> tuple[str, ...]:
+    """The hook events *agent* sends that sessionlog handles: one list, for registering and handling."""
+    import importlib
+
+    module = importlib.import_module(f"sessionlog.agents.{AGENT_HOOKS[agent][2]}")
+    return tuple(module.hook_events())
+
+
 _TOOL_EVENTS = ("PostToolUse", "PostToolUseFailure", "PermissionDenied")
 
 
@@ -247,7 +230,8 @@ def merge_agent_hooks(root: Path, agent: str) -> list[str]:
     not a JSON object is reported and left as it is."""
     import json
 
-    relative, command, events = AGENT_HOOKS[agent]
+    relative, command, _ = AGENT_HOOKS[agent]
+    events = agent_events(agent)
     path = root / relative
     doc, hooks = _json_section(path, "hooks")
     added = []

@@ -460,6 +460,36 @@ class SessionLogger:
         )
         return wanted.select(self._lines(session_id), errors if errors is not None else [])
 
+    def recent_events(self, session_id: str, max_bytes: int = 4 << 20) -> list[Event]:
+        """The session's newest events, in order, from at most its last *max_bytes*: what a caller
+        that runs once per event looks back over, so that it costs the same however long the
+        session grew. Lines that are not events are skipped."""
+        found = segments(self.base_dir, session_id)
+        chunks: list[bytes] = []
+        budget = max_bytes
+        for _, path in reversed(found):
+            try:
+                with open_session_file(path) as stream:
+                    size = os.fstat(stream.fileno()).st_size
+                    take = min(size, budget)
+                    stream.seek(size - take)
+                    data = stream.read(take)
+            except FileNotFoundError:
+                continue
+            if take < size:
+                data = data[data.find(b"\n") + 1 :]  # a line cut at the start is left out
+            chunks.append(data)
+            budget -= take
+            if budget <= 0:
+                break
+        events: list[Event] = []
+        for chunk in reversed(chunks):
+            for number, raw in enumerate(chunk.splitlines(keepends=True), start=1):
+                event = decode_line(number, raw)
+                if not isinstance(event, ParseError):
+                    events.append(event)
+        return events
+
     def get_open_commitments(self, session_id: str) -> list[dict[str, Any]]:
         """Commitments whose latest status is neither completed nor cancelled."""
         return _queries.open_commitments(self.iter_query_events(session_id))

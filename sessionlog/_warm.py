@@ -1,28 +1,54 @@
-"""Warm helper processes, for commands that run often and must start fast.
+"""One warm runner: run a command's ``main(argv) -> int`` warm or in-process, with the same answer.
 
-A git hook runs at every commit and an agent hook at every tool call; starting Python
-is ~20 ms, loading sessionlog's validator and secret rules ~140 ms more. So such a
-command imports only this module (standard library only), sends its request over a Unix
-socket in the repository's git directory (mode 0700) to a helper that keeps everything
-loaded, and waits for the answer. Where no helper answers, the command does the work
-itself and starts one. A helper serves one request at a time, exits after
-``SESSIONLOG_HOOKD_IDLE`` seconds without one (600 by default) or when its socket is
-gone, never runs twice for one socket, and steps down when the installed code changed.
-``SESSIONLOG_HOOKD=0`` turns helpers off.
+A git hook runs at every commit and an agent hook at every tool call; starting Python is
+~20 ms, loading sessionlog's validator and secret rules ~140 ms more. So these commands
+import only this module (standard library only) and send a *request*, the command's entry,
+``argv``, working folder, environment and stdin, over a Unix socket in the repository's git
+directory (``<git-dir>/sessionlog/warm.sock``, mode 0700) to a helper that keeps everything
+loaded. The helper runs the request exactly as ``execute`` runs it in-process: in the
+request's working folder and environment, stdin from the request, stdout and stderr
+captured, and every way out (a return, ``SystemExit`` from a usage error, a crash) turned
+into an exit code inside the request. It answers ``{code, stdout, stderr}``.
+
+The protocol: the client sends the JSON request and closes its side; the helper reads it
+(each connection in its own thread, with a deadline, so a slow or stalled client never
+holds up another), checks it (a malformed request gets an error answer), answers one byte
+``A`` to say it has taken the request, runs requests one at a time, and sends the result.
+A client that gets no ``A`` within ``ACCEPT_DEADLINE`` (a helper stopped, stuck or gone)
+runs the request in-process instead; a helper whose ``A`` cannot be delivered (the client
+gave up) drops the request, so it is never run twice. A helper started from older code
+answers ``stale`` and steps down. It exits after ``SESSIONLOG_HOOKD_IDLE`` idle seconds
+(600), when its socket is gone, and ``SESSIONLOG_HOOKD=0`` turns helpers off.
+
+Repository discovery (``work_tree_of``) follows git's own rules without running git.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import importlib
+import io
+import json
 import os
 import socket
 import sys
+import threading
 import time
-from collections.abc import Callable
+import traceback
+from typing import Any
 
+ENTRIES = {  # what a request may run: name -> module:function, each main(argv) -> int
+    "check": "sessionlog.hooks.check:main",
+    "hook": "sessionlog.agents.live:hook_main",
+}
+SOCKET = "warm.sock"
+CALLER_PID = "_SESSIONLOG_HOOK_PPID"
 TICK = 1.0  # seconds between checks that the socket is still the helper's
-READ_TIMEOUT = 10.0
-REPLY_TIMEOUT = 60.0
+READ_DEADLINE = 5.0  # a request must arrive whole within this
+ACCEPT_DEADLINE = 1.0  # a helper that has not taken the request by then is bypassed
+RESULT_TIMEOUT = 120.0
+EXIT_CRASH = 3
 
 
 def enabled() -> bool:
@@ -151,29 +177,70 @@ def code_stamp() -> str:
     return str(newest)
 
 
-def ask(path: str, request: bytes, timeout: float = REPLY_TIMEOUT) -> bytes | None:
-    """The helper's answer to *request*, or None when no helper answered."""
+def socket_for(where: str) -> str | None:
+    """The helper socket of the repository holding *where*, or None outside one."""
+    found = git_dir(where)
+    return os.path.join(found, "sessionlog", SOCKET) if found else None
+
+
+# -- the client ----------------------------------------------------------------
+
+
+def run(entry: str, argv: list[str], stdin: bytes, *, where: str | None = None) -> int:
+    """Run *entry* with *argv* and *stdin* for this process, warm when the helper of the repository
+    holding *where* (default: the working folder) takes it in time, else here; write its output
+    and return its exit code."""
+    request = {
+        "stamp": code_stamp(),
+        "entry": entry,
+        "argv": argv,
+        "cwd": os.getcwd(),
+        # the caller's parent: where a command looks up the process tree (the git command a hook runs under)
+        "env": {**os.environ, CALLER_PID: str(os.getppid())},
+        "stdin": base64.b64encode(stdin).decode(),
+    }
+    path = socket_for(where or os.getcwd()) if enabled() else None
+    answer = ask(path, json.dumps(request).encode()) if path else None
+    if answer is None or "code" not in answer:
+        if path is not None:
+            start(path)
+        answer = execute(request)
+    sys.stdout.write(answer["stdout"])
+    sys.stderr.write(answer["stderr"])
+    sys.stdout.flush()
+    return int(answer["code"])
+
+
+def ask(path: str, request: bytes) -> dict[str, Any] | None:
+    """The helper's answer to *request*, or None when no helper took it within ``ACCEPT_DEADLINE``."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(timeout)
+            conn.settimeout(ACCEPT_DEADLINE)
             conn.connect(path)
             conn.sendall(request)
             conn.shutdown(socket.SHUT_WR)
+            if conn.recv(1) != b"A":
+                return None  # refused, or closed without taking it
+            conn.settimeout(RESULT_TIMEOUT)
             reply = b""
-            while chunk := conn.recv(65536):
+            while chunk := conn.recv(1 << 16):
                 reply += chunk
     except OSError:
         return None
-    return reply or None
+    try:
+        answer = json.loads(reply)
+    except ValueError:
+        return None
+    return answer if isinstance(answer, dict) else None
 
 
-def start(path: str, module: str) -> None:
-    """Start the helper *module* (``python -m module path``) for the socket *path*, detached."""
-    import subprocess  # only when there is no helper yet
+def start(path: str) -> None:
+    """Start a helper for the socket *path*, detached (it exits at once if one already serves it)."""
+    import subprocess  # only when no helper answered
 
     os.makedirs(os.path.dirname(path), exist_ok=True)
     subprocess.Popen(
-        [sys.executable, "-m", module, path],
+        [sys.executable, "-m", "sessionlog._warm", path],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -181,21 +248,143 @@ def start(path: str, module: str) -> None:
     )
 
 
+# -- running one request (in-process, or in the helper) --------------------------
+
+
+def execute(request: dict[str, Any]) -> dict[str, Any]:
+    """Run one request in this process and put the process back as it was: the request's working
+    folder, environment and stdin; output captured; usage errors, ``SystemExit`` and crashes all
+    end as an exit code, inside the request."""
+    target = ENTRIES.get(str(request.get("entry")))
+    if target is None:
+        return {"code": 2, "stdout": "", "stderr": f"sessionlog: no such entry point {request.get('entry')!r}\n"}
+    module, _, name = target.partition(":")
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    saved_streams = sys.stdin, sys.stdout, sys.stderr
+    out, err = io.StringIO(), io.StringIO()
+    stdin = io.TextIOWrapper(io.BytesIO(base64.b64decode(request.get("stdin", ""))), encoding="latin-1")
+    try:
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.chdir(request["cwd"])
+        sys.stdin, sys.stdout, sys.stderr = stdin, out, err
+        try:
+            code = getattr(importlib.import_module(module), name)(list(request["argv"]))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if exc.code is not None and not isinstance(exc.code, int):
+                print(exc.code, file=err)
+        except Exception:  # noqa: BLE001 - the boundary of one request: a crash is its answer
+            traceback.print_exc(file=err)
+            code = EXIT_CRASH
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        os.environ.clear()
+        os.environ.update(saved_env)
+        with contextlib.suppress(OSError):
+            os.chdir(saved_cwd)
+    return {"code": int(code) if isinstance(code, int) else 0, "stdout": out.getvalue(), "stderr": err.getvalue()}
+
+
+# -- the helper ------------------------------------------------------------------
+
+
+class _Helper:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.stamp = code_stamp()
+        self.run_lock = threading.Lock()  # requests change process-wide state: one at a time
+        self.last = time.monotonic()
+        self.stale = False
+
+    def answer(self, conn: socket.socket) -> None:
+        with conn:
+            request = self._read(conn)
+            if request is None:
+                return
+            if isinstance(request, str):
+                with contextlib.suppress(OSError):
+                    conn.sendall(b"E" + json.dumps({"error": request}).encode())
+                return
+            if request.get("stamp") != self.stamp:
+                self.stale = True  # older or newer code installed: the client runs it itself
+                with contextlib.suppress(OSError):
+                    conn.sendall(b"S")
+                return
+            try:
+                conn.sendall(b"A")
+            except OSError:
+                return  # the client gave up before we took it: it ran the request itself
+            with self.run_lock:
+                result = execute(request)
+                self.last = time.monotonic()
+            with contextlib.suppress(OSError):
+                conn.sendall(json.dumps(result).encode())
+
+    @staticmethod
+    def _read(conn: socket.socket) -> dict[str, Any] | str | None:
+        """The request, an error message for a malformed one, or None for a client that gave up."""
+        end = time.monotonic() + READ_DEADLINE
+        data = b""
+        try:
+            while (left := end - time.monotonic()) > 0:
+                conn.settimeout(left)
+                chunk = conn.recv(1 << 20)
+                if not chunk:
+                    break
+                data += chunk
+            else:
+                return "the request did not arrive whole in time"
+        except OSError:
+            return None
+        try:
+            request = json.loads(data)
+        except ValueError as exc:
+            return f"not a request: {exc}"
+        fields = {"stamp": str, "entry": str, "argv": list, "cwd": str, "env": dict, "stdin": str}
+        if not isinstance(request, dict) or any(not isinstance(request.get(k), t) for k, t in fields.items()):
+            return "not a request: it needs " + ", ".join(fields)
+        return request
+
+    def serve(self) -> None:
+        idle = float(os.environ.get("SESSIONLOG_HOOKD_IDLE", "600"))
+        bound = _bind(self.path)
+        if bound is None:
+            return
+        server, identity = bound
+        for target in ENTRIES.values():  # loaded once, before the first request
+            with contextlib.suppress(Exception):
+                importlib.import_module(target.partition(":")[0])
+        try:
+            while not self.stale and time.monotonic() - self.last < idle:
+                try:
+                    conn, _ = server.accept()
+                except TimeoutError:
+                    try:
+                        if os.stat(self.path).st_ino != identity:
+                            return  # displaced by another helper
+                    except FileNotFoundError:
+                        return
+                    continue
+                self.last = time.monotonic()
+                threading.Thread(target=self.answer, args=(conn,), daemon=True).start()
+        finally:
+            server.close()
+            with contextlib.suppress(OSError):
+                if os.stat(self.path).st_ino == identity:
+                    os.unlink(self.path)
+            with self.run_lock:
+                pass  # a request taken is finished before the helper goes
+
+
 def _already_served(path: str) -> bool:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(ACCEPT_DEADLINE)
         try:
             probe.connect(path)
         except OSError:
             return False
     return True
-
-
-class StepDown(Exception):
-    """Raised by a handler after answering: the helper should exit (its code is stale)."""
-
-    def __init__(self, reply: bytes) -> None:
-        super().__init__("step down")
-        self.reply = reply
 
 
 def _bind(path: str) -> tuple[socket.socket, int] | None:
@@ -218,51 +407,5 @@ def _bind(path: str) -> tuple[socket.socket, int] | None:
     return server, os.stat(path).st_ino
 
 
-def _answer(conn: socket.socket, handle: Callable[[bytes], bytes]) -> bool:
-    """Answer one request; False when the helper must step down."""
-    conn.settimeout(READ_TIMEOUT)
-    data = b""
-    try:
-        while chunk := conn.recv(1 << 20):
-            data += chunk
-    except OSError:
-        return True  # the caller gave up: it does the work itself
-    try:
-        reply = handle(data)
-    except StepDown as down:
-        with contextlib.suppress(OSError):
-            conn.sendall(down.reply)
-        return False
-    with contextlib.suppress(OSError):
-        conn.sendall(reply)
-    return True
-
-
-def serve(path: str, handle: Callable[[bytes], bytes]) -> None:
-    """Answer requests on *path* with *handle* until idle, displaced or told to step down."""
-    idle = float(os.environ.get("SESSIONLOG_HOOKD_IDLE", "600"))
-    bound = _bind(path)
-    if bound is None:
-        return
-    server, identity = bound
-    last = time.monotonic()
-    try:
-        while time.monotonic() - last < idle:
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                try:
-                    if os.stat(path).st_ino != identity:
-                        return
-                except FileNotFoundError:
-                    return
-                continue
-            with conn:
-                if not _answer(conn, handle):
-                    return
-            last = time.monotonic()
-    finally:
-        server.close()
-        with contextlib.suppress(OSError):
-            if os.stat(path).st_ino == identity:
-                os.unlink(path)
+if __name__ == "__main__":
+    _Helper(sys.argv[1]).serve()

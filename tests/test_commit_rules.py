@@ -326,10 +326,9 @@ def test_the_warm_checker_answers_later_commits_and_a_dead_or_stale_one_is_repla
     import subprocess
     import time
 
-    from sessionlog._warm import StepDown
-    from sessionlog.hooks import checkd
+    from sessionlog import _warm
 
-    sock = repo.path / ".git" / "sessionlog" / "checkd.sock"
+    sock = repo.path / ".git" / "sessionlog" / "warm.sock"
     for _ in range(100):  # the fixture's commit started it
         if sock.exists():
             break
@@ -339,15 +338,17 @@ def test_the_warm_checker_answers_later_commits_and_a_dead_or_stale_one_is_repla
     repo.file("s1").write_bytes(raw)
     refused(repo, "committed line 1 was changed")  # answered by the warm checker
     repo.git("checkout", "HEAD", "--", ".ai-agents")
-    found = subprocess.run(
-        ["pgrep", "-f", f"sessionlog.hooks.checkd {sock}"], capture_output=True, text=True, check=False
-    )
+    found = subprocess.run(["pgrep", "-f", f"sessionlog._warm {sock}"], capture_output=True, text=True, check=False)
     for pid in found.stdout.split():
         os.kill(int(pid), signal.SIGKILL)  # dies, leaving its socket behind
     repo.log("s1", 1)
     repo.commit("after the checker died")  # checked in-process, a new checker started
     repo.file("s1").write_bytes(repo.file("s1").read_bytes().replace(b'"i":0', b'"i":8', 1))
     refused(repo, "committed line 1 was changed")
-    # a checker whose installed code changed steps down instead of answering
-    with pytest.raises(StepDown):
-        checkd.handle(json.dumps({"stamp": "older code", "argv": [], "cwd": "/", "env": {}, "stdin": ""}).encode())
+    # a helper whose installed code changed does not take the request (the client runs it itself)
+    for _ in range(100):
+        if sock.exists():
+            break
+        time.sleep(0.05)
+    stale = {"stamp": "older code", "entry": "check", "argv": [], "cwd": "/", "env": {}, "stdin": ""}
+    assert _warm.ask(str(sock), json.dumps(stale).encode()) is None

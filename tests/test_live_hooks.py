@@ -306,7 +306,7 @@ def test_init_registers_the_agent_hooks_keeping_other_settings(repo: Repo) -> No
 def test_the_warm_daemon_serves_later_hooks_and_a_dead_one_is_replaced(repo: Repo) -> None:
     import signal
 
-    sock = repo.path / ".git" / "sessionlog" / "hookd.sock"
+    sock = repo.path / ".git" / "sessionlog" / "warm.sock"
     first = payload(
         "PostToolUse", tool_name="Bash", tool_input={"command": "a"}, tool_use_id="toolu_a", tool_response={}
     )
@@ -320,9 +320,7 @@ def test_the_warm_daemon_serves_later_hooks_and_a_dead_one_is_replaced(repo: Rep
         "PostToolUse", tool_name="Bash", tool_input={"command": "b"}, tool_use_id="toolu_b", tool_response={}
     )
     assert run_hook(repo, second).returncode == 0
-    daemons = subprocess.run(
-        ["pgrep", "-f", f"sessionlog.agents.daemon {sock}"], capture_output=True, text=True, check=False
-    )
+    daemons = subprocess.run(["pgrep", "-f", f"sessionlog._warm {sock}"], capture_output=True, text=True, check=False)
     pids = [int(p) for p in daemons.stdout.split()]
     assert len(pids) == 1
     os.kill(pids[0], signal.SIGKILL)  # dies, leaving its socket file behind
@@ -356,3 +354,39 @@ def test_a_subagents_tool_calls_depend_on_its_start_and_huge_payloads_fit(repo: 
     call = next(e for e in events if e["event_type"] == "tool_call")
     assert call["dependencies"]["depends_on"] == [start["event_id"]] and call["data"]["agent_id"] == "ag9"
     assert len(json.dumps(call)) < 300_000
+
+
+@pytest.mark.parametrize(
+    ("agent", "settings"), [("claude-code", ".claude/settings.json"), ("codex", ".codex/hooks.json")]
+)
+def test_the_events_registered_are_exactly_the_events_handled(repo: Repo, agent: str, settings: str) -> None:
+    from sessionlog.agents.live import _events_of
+
+    repo.run("sessionlog", "init", f"--{agent}")
+    registered = set(json.loads((repo.path / settings).read_text())["hooks"])
+    handled = set(_events_of(agent.replace("-", "_")))
+    assert registered == handled
+    for event in sorted(handled):  # and each one registered is logged, not dropped as unknown
+        body = payload(event, prompt="p", tool_name="Bash", tool_input={}, tool_use_id=f"t-{event}", tool_response={})
+        proc = run_hook(repo, body, agent)
+        assert proc.returncode == 0 and proc.stderr == b"", (event, proc.stderr)
+
+
+def test_a_hook_looks_back_over_the_session_tail_only_and_still_finds_its_cause(repo: Repo) -> None:
+    session = "claude_code-sess-1"
+    assert run_hook(repo, payload("UserPromptSubmit", prompt="the old prompt")).returncode == 0
+    filler = [{"event_type": "tool_call", "agent": "claude_code", "source": "t", "data": {"pad": "x" * 300}}] * 20_000
+    with SessionLogger(repo.sessions) as logger:
+        assert logger.append_events(session, filler).ok  # ~7 MB: the old prompt is out of the hook's view
+        recent = logger.recent_events(session, max_bytes=4 << 20)
+        everything = logger.read_session(session)
+    assert 0 < len(recent) < len(everything)
+    assert recent == list(everything)[-len(recent) :]  # whole events, newest last
+    assert run_hook(repo, payload("UserPromptSubmit", prompt="the new prompt")).returncode == 0
+    tool = payload(
+        "PostToolUse", tool_name="Bash", tool_input={"command": "ls"}, tool_use_id="toolu_z", tool_response={}
+    )
+    assert run_hook(repo, tool).returncode == 0
+    events = list(SessionLogger(repo.sessions).read_session(session))
+    prompt = next(e for e in reversed(events) if e["event_type"] == "user_message")
+    assert events[-1]["dependencies"]["depends_on"] == [prompt["event_id"]]

@@ -25,7 +25,6 @@ from sessionlog import SessionLogger
 
 from ._shared import append_mapped, attempt_of, session_id_for, text_of
 from .claude_code import todos_of
-from .stdin import read_stdin
 
 
 class Hook:
@@ -66,8 +65,10 @@ class Hook:
 
     @functools.cached_property
     def events(self) -> list[dict[str, Any]]:
-        """The session as it was when the hook started, read once for every lookup below."""
-        return list(self.logger.read_session(self.session))
+        """The session's newest events (its last 4 MiB) as they were when the hook started, read once
+        for every lookup below: a hook costs the same at 20,000 events as at 10. What it looks for
+        (the turn's prompt, the subagent's start, this tool call logged already) is that recent."""
+        return self.logger.recent_events(self.session)
 
     def find(self, key: str) -> str | None:
         """The event already logged for the agent's id *key*, if any."""
@@ -247,10 +248,12 @@ def run(agent: str, raw: bytes, *, base_dir: Path | None = None) -> list[str]:
     return problems
 
 
-def main(agent: str) -> int:
-    """The command: read the payload, log it, say problems on stderr, exit 0 whatever happens."""
+def hook_main(argv: list[str]) -> int:
+    """The warm runner's entry (``sessionlog._warm``): ``[agent]``, the payload read on stdin by the
+    client already; log it, say problems on stderr, exit 0 whatever happens."""
+    agent = argv[0] if argv else "?"
     try:
-        problems = run(agent, read_stdin())
+        problems = run(agent, sys.stdin.buffer.read())
     except Exception as exc:  # noqa: BLE001 - see above
         problems = [f"{type(exc).__name__}: {exc}"]
     for problem in problems:

@@ -22,6 +22,7 @@ from .. import _git, _repo_events
 from .._commitcheck import Checker
 from .._report import FORMATS, default_format, render
 from .._verify import Finding
+from .._warm import CALLER_PID  # the hook process's parent, which the warm runner passes on
 from ..errors import EXIT_FINDINGS, EXIT_OK, UsageError, run_command
 
 
@@ -44,9 +45,6 @@ def _partial_commit() -> bool:
 def _in_merge() -> bool:
     """Inside ``git merge``/``git pull`` (the pre-merge-commit hook), which sets its reflog action."""
     return os.environ.get("GIT_REFLOG_ACTION", "").startswith(("merge", "pull"))
-
-
-CALLER_PID = "_SESSIONLOG_HOOK_PPID"  # the hook process's parent, when a warm checker runs the hook
 
 
 def _commit_arguments() -> list[bytes] | None:

@@ -1,49 +1,23 @@
 """What the git hooks run: ``python -m sessionlog.hooks.fast check [ARGS]`` from the shims, and
 the ``sessionlog-check`` console script the pre-commit framework calls.
 
-The commit check runs at every commit, so this module imports only the standard library
-and asks the warm checker (``sessionlog.hooks.checkd``, see ``sessionlog._warm``) to run
-``sessionlog-check`` with this process's arguments, working directory, environment and
-stdin, and prints what it answers. Where no checker answers (the first commit, or
-``SESSIONLOG_HOOKD=0``), the check runs here and a checker is started for the next one.
+The commit check runs at every commit, so this module imports only the standard library and
+hands ``sessionlog-check`` with this process's arguments, working folder, environment and stdin
+to the warm runner (``sessionlog._warm``), which runs it in a warm helper or, where none takes it
+in time, here, with the same answer either way.
 """
 
 from __future__ import annotations
 
-import io
-import json
-import os
 import sys
 
-from .._warm import ask, code_stamp, enabled, git_dir, start
-
-SOCKET_NAME = "checkd.sock"
+from .._warm import run
 
 
 def main(argv: list[str]) -> int:
     args = argv[1:]  # argv[0] names the hook ("check")
     stdin = sys.stdin.buffer.read() if "--pre-push" in args else b""  # git's ref lines, then EOF
-    found = git_dir(os.getcwd()) if enabled() else None
-    if found is not None:
-        path = os.path.join(found, "sessionlog", SOCKET_NAME)
-        request = {
-            "argv": args,
-            "cwd": os.getcwd(),
-            "env": {**os.environ, "_SESSIONLOG_HOOK_PPID": str(os.getppid())},
-            "stdin": stdin.decode("latin-1"),
-            "stamp": code_stamp(),
-        }
-        reply = ask(path, json.dumps(request).encode())
-        answer = json.loads(reply) if reply else None
-        if isinstance(answer, dict) and "code" in answer:
-            sys.stdout.write(answer["stdout"])
-            sys.stderr.write(answer["stderr"])
-            return int(answer["code"])
-        start(path, "sessionlog.hooks.checkd")
-    from .check import main as check
-
-    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="latin-1")
-    return check(args)
+    return run("check", args, stdin)
 
 
 def console() -> int:
