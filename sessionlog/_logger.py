@@ -6,7 +6,7 @@ import os
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -460,35 +460,34 @@ class SessionLogger:
         )
         return wanted.select(self._lines(session_id), errors if errors is not None else [])
 
-    def recent_events(self, session_id: str, max_bytes: int = 4 << 20) -> list[Event]:
-        """The session's newest events, in order, from at most its last *max_bytes*: what a caller
-        that runs once per event looks back over, so that it costs the same however long the
-        session grew. Lines that are not events are skipped."""
-        found = segments(self.base_dir, session_id)
-        chunks: list[bytes] = []
+    def latest_event(
+        self, session_id: str, needle: bytes, matches: Callable[[Event], bool], *, max_bytes: int = 4 << 20
+    ) -> Event | None:
+        """The newest event among the session's last *max_bytes* whose line holds *needle* and that
+        *matches*, or None: what a caller that runs once per event looks up, so that it costs the
+        same however long the session grew. The file is read backwards in blocks and only lines
+        holding *needle* are decoded."""
         budget = max_bytes
-        for _, path in reversed(found):
+        for _, path in reversed(segments(self.base_dir, session_id)):
             try:
-                with open_session_file(path) as stream:
-                    size = os.fstat(stream.fileno()).st_size
-                    take = min(size, budget)
-                    stream.seek(size - take)
-                    data = stream.read(take)
+                stream = open_session_file(path)
             except FileNotFoundError:
                 continue
-            if take < size:
-                data = data[data.find(b"\n") + 1 :]  # a line cut at the start is left out
-            chunks.append(data)
-            budget -= take
-            if budget <= 0:
-                break
-        events: list[Event] = []
-        for chunk in reversed(chunks):
-            for number, raw in enumerate(chunk.splitlines(keepends=True), start=1):
-                event = decode_line(number, raw)
-                if not isinstance(event, ParseError):
-                    events.append(event)
-        return events
+            with stream:
+                fd = stream.fileno()
+                end, carry = os.fstat(fd).st_size, b""
+                while end > 0 and budget > 0:
+                    start = max(0, end - _BACKWARD_BLOCK)
+                    block = os.pread(fd, end - start, start) + carry
+                    budget -= end - start
+                    if start > 0:  # the bytes before the first newline belong to a line begun earlier
+                        newline = block.find(b"\n")
+                        carry, block = (block, b"") if newline < 0 else (block[: newline + 1], block[newline + 1 :])
+                    found = _newest_in(block, needle, matches)
+                    if found is not None:
+                        return found
+                    end = start
+        return None
 
     def get_open_commitments(self, session_id: str) -> list[dict[str, Any]]:
         """Commitments whose latest status is neither completed nor cancelled."""
@@ -513,6 +512,22 @@ class SessionLogger:
         if not found:
             return verify_file(path, self.schemas, redactor=self.redactor)  # says it cannot be read
         return verify_segments(found, self.schemas, redactor=self.redactor, label=str(path))
+
+
+_BACKWARD_BLOCK = 1 << 18
+
+
+def _newest_in(block: bytes, needle: bytes, matches: Callable[[Event], bool]) -> Event | None:
+    """The newest whole line of *block* holding *needle* whose event *matches*."""
+    end = len(block)
+    while (at := block.rfind(needle, 0, end)) >= 0:
+        start = block.rfind(b"\n", 0, at) + 1
+        stop = block.find(b"\n", at)
+        event = decode_line(0, block[start : len(block) if stop < 0 else stop + 1])
+        if not isinstance(event, ParseError) and matches(event):
+            return event
+        end = start
+    return None
 
 
 def session_lines(found: list[tuple[int, Path]]) -> Iterator[tuple[int, bytes]]:

@@ -10,7 +10,8 @@ request's working folder and environment, stdin from the request, stdout and std
 captured, and every way out (a return, ``SystemExit`` from a usage error, a crash) turned
 into an exit code inside the request. It answers ``{code, stdout, stderr}``.
 
-The protocol: the client sends the JSON request and closes its side; the helper reads it
+The protocol: the client sends the request (``marshal``: built in, so a hook pays no import for
+it; the socket is its owner's alone) and closes its side; the helper reads it
 (each connection in its own thread, with a deadline, so a slow or stalled client never
 holds up another), checks it (a malformed request gets an error answer), answers one byte
 ``A`` to say it has taken the request, runs requests one at a time, and sends the result.
@@ -25,18 +26,17 @@ Repository discovery (``work_tree_of``) follows git's own rules without running 
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import importlib
-import io
-import json
+import marshal
 import os
 import socket
 import sys
-import threading
 import time
-import traceback
-from typing import Any
+
+TYPE_CHECKING = False  # not `typing`'s: a hook pays for every module it loads
+if TYPE_CHECKING:
+    from typing import Any
+
+    Request = dict[str, Any]
 
 ENTRIES = {  # what a request may run: name -> module:function, each main(argv) -> int
     "check": "sessionlog.hooks.check:main",
@@ -197,10 +197,10 @@ def run(entry: str, argv: list[str], stdin: bytes, *, where: str | None = None) 
         "cwd": os.getcwd(),
         # the caller's parent: where a command looks up the process tree (the git command a hook runs under)
         "env": {**os.environ, CALLER_PID: str(os.getppid())},
-        "stdin": base64.b64encode(stdin).decode(),
+        "stdin": stdin,
     }
     path = socket_for(where or os.getcwd()) if enabled() else None
-    answer = ask(path, json.dumps(request).encode()) if path else None
+    answer = ask(path, marshal.dumps(request)) if path else None
     if answer is None or "code" not in answer:
         if path is not None:
             start(path)
@@ -211,7 +211,7 @@ def run(entry: str, argv: list[str], stdin: bytes, *, where: str | None = None) 
     return int(answer["code"])
 
 
-def ask(path: str, request: bytes) -> dict[str, Any] | None:
+def ask(path: str, request: bytes) -> Request | None:
     """The helper's answer to *request*, or None when no helper took it within ``ACCEPT_DEADLINE``."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
@@ -228,8 +228,8 @@ def ask(path: str, request: bytes) -> dict[str, Any] | None:
     except OSError:
         return None
     try:
-        answer = json.loads(reply)
-    except ValueError:
+        answer = marshal.loads(reply)
+    except (ValueError, EOFError, TypeError):
         return None
     return answer if isinstance(answer, dict) else None
 
@@ -251,10 +251,15 @@ def start(path: str) -> None:
 # -- running one request (in-process, or in the helper) --------------------------
 
 
-def execute(request: dict[str, Any]) -> dict[str, Any]:
+def execute(request: Request) -> Request:
     """Run one request in this process and put the process back as it was: the request's working
     folder, environment and stdin; output captured; usage errors, ``SystemExit`` and crashes all
     end as an exit code, inside the request."""
+    import contextlib
+    import importlib
+    import io
+    import traceback
+
     target = ENTRIES.get(str(request.get("entry")))
     if target is None:
         return {"code": 2, "stdout": "", "stderr": f"sessionlog: no such entry point {request.get('entry')!r}\n"}
@@ -262,7 +267,7 @@ def execute(request: dict[str, Any]) -> dict[str, Any]:
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     saved_streams = sys.stdin, sys.stdout, sys.stderr
     out, err = io.StringIO(), io.StringIO()
-    stdin = io.TextIOWrapper(io.BytesIO(base64.b64decode(request.get("stdin", ""))), encoding="latin-1")
+    stdin = io.TextIOWrapper(io.BytesIO(request.get("stdin", b"")), encoding="latin-1")
     try:
         os.environ.clear()
         os.environ.update(request["env"])
@@ -291,6 +296,8 @@ def execute(request: dict[str, Any]) -> dict[str, Any]:
 
 class _Helper:
     def __init__(self, path: str) -> None:
+        import threading
+
         self.path = path
         self.stamp = code_stamp()
         self.run_lock = threading.Lock()  # requests change process-wide state: one at a time
@@ -298,13 +305,15 @@ class _Helper:
         self.stale = False
 
     def answer(self, conn: socket.socket) -> None:
+        import contextlib
+
         with conn:
             request = self._read(conn)
             if request is None:
                 return
             if isinstance(request, str):
                 with contextlib.suppress(OSError):
-                    conn.sendall(b"E" + json.dumps({"error": request}).encode())
+                    conn.sendall(b"E" + request.encode())
                 return
             if request.get("stamp") != self.stamp:
                 self.stale = True  # older or newer code installed: the client runs it itself
@@ -319,10 +328,10 @@ class _Helper:
                 result = execute(request)
                 self.last = time.monotonic()
             with contextlib.suppress(OSError):
-                conn.sendall(json.dumps(result).encode())
+                conn.sendall(marshal.dumps(result))
 
     @staticmethod
-    def _read(conn: socket.socket) -> dict[str, Any] | str | None:
+    def _read(conn: socket.socket) -> Request | str | None:
         """The request, an error message for a malformed one, or None for a client that gave up."""
         end = time.monotonic() + READ_DEADLINE
         data = b""
@@ -338,15 +347,19 @@ class _Helper:
         except OSError:
             return None
         try:
-            request = json.loads(data)
-        except ValueError as exc:
+            request = marshal.loads(data)
+        except (ValueError, EOFError, TypeError) as exc:
             return f"not a request: {exc}"
-        fields = {"stamp": str, "entry": str, "argv": list, "cwd": str, "env": dict, "stdin": str}
+        fields = {"stamp": str, "entry": str, "argv": list, "cwd": str, "env": dict, "stdin": bytes}
         if not isinstance(request, dict) or any(not isinstance(request.get(k), t) for k, t in fields.items()):
             return "not a request: it needs " + ", ".join(fields)
         return request
 
     def serve(self) -> None:
+        import contextlib
+        import importlib
+        import threading
+
         idle = float(os.environ.get("SESSIONLOG_HOOKD_IDLE", "600"))
         bound = _bind(self.path)
         if bound is None:

@@ -377,11 +377,15 @@ def test_a_hook_looks_back_over_the_session_tail_only_and_still_finds_its_cause(
     assert run_hook(repo, payload("UserPromptSubmit", prompt="the old prompt")).returncode == 0
     filler = [{"event_type": "tool_call", "agent": "claude_code", "source": "t", "data": {"pad": "x" * 300}}] * 20_000
     with SessionLogger(repo.sessions) as logger:
-        assert logger.append_events(session, filler).ok  # ~7 MB: the old prompt is out of the hook's view
-        recent = logger.recent_events(session, max_bytes=4 << 20)
-        everything = logger.read_session(session)
-    assert 0 < len(recent) < len(everything)
-    assert recent == list(everything)[-len(recent) :]  # whole events, newest last
+        assert logger.append_events(session, filler).ok  # ~11 MB: the old prompt is out of the hook's view
+        everything = list(logger.read_session(session))
+
+        def prompt(e: dict[str, object]) -> bool:
+            return e["event_type"] == "user_message"
+
+        assert logger.latest_event(session, b'"user_message"', prompt) is None
+        assert logger.latest_event(session, b'"user_message"', prompt, max_bytes=64 << 20) == everything[0]
+        assert logger.latest_event(session, b'"pad"', lambda e: True) == everything[-1]
     assert run_hook(repo, payload("UserPromptSubmit", prompt="the new prompt")).returncode == 0
     tool = payload(
         "PostToolUse", tool_name="Bash", tool_input={"command": "ls"}, tool_use_id="toolu_z", tool_response={}

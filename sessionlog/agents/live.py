@@ -11,7 +11,6 @@ session both hooked and imported holds each tool call once.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import time
@@ -63,24 +62,24 @@ class Hook:
             raise HookProblem(result.error or "refused")
         return result.event_id
 
-    @functools.cached_property
-    def events(self) -> list[dict[str, Any]]:
-        """The session's newest events (its last 4 MiB) as they were when the hook started, read once
-        for every lookup below: a hook costs the same at 20,000 events as at 10. What it looks for
-        (the turn's prompt, the subagent's start, this tool call logged already) is that recent."""
-        return self.logger.recent_events(self.session)
-
     def find(self, key: str) -> str | None:
         """The event already logged for the agent's id *key*, if any."""
-        return self.latest(lambda e: e.get("data", {}).get("source_id") == key) or None
+        return self.latest(orjson.dumps(key), lambda e: e.get("data", {}).get("source_id") == key) or None
 
-    def latest(self, matches: Callable[[dict[str, Any]], bool]) -> str:
-        """The id of the newest event that *matches*, or ``""``."""
-        return next((str(e["event_id"]) for e in reversed(self.events) if matches(e)), "")
+    def latest(self, needle: bytes, matches: Callable[[dict[str, Any]], bool]) -> str:
+        """The id of the newest event that holds *needle* and *matches*, or ``""``.
+
+        Only the session's newest events (its last 4 MiB) are looked at, and only lines holding
+        *needle* are decoded: a hook costs the same at 20,000 events as at 10. What it looks for
+        (the turn's prompt, the subagent's start, this tool call logged already) is that recent.
+        """
+        found = self.logger.latest_event(self.session, needle, matches)
+        return str(found["event_id"]) if found is not None else ""
 
     def subagent_start(self, agent_id: object) -> str:
         return self.latest(
-            lambda e: e.get("data", {}).get("kind") == "subagent_start" and e["data"].get("agent_id") == agent_id
+            b'"subagent_start"',
+            lambda e: e.get("data", {}).get("kind") == "subagent_start" and e["data"].get("agent_id") == agent_id,
         )
 
     def cause(self) -> str:
@@ -91,7 +90,7 @@ class Hook:
             started = self.subagent_start(agent_id)
             if started:
                 return started
-        return self.latest(lambda e: e.get("event_type") == "user_message")
+        return self.latest(b'"user_message"', lambda e: e.get("event_type") == "user_message")
 
 
 class HookProblem(Exception):
