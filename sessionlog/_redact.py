@@ -475,20 +475,32 @@ def _scrub_key_cached(rules: RuleSet, key: str) -> tuple[str, list[str]]:
 
 
 def _scrub(rules: RuleSet, text: str, words: Sequence[int] | None = None) -> tuple[str, list[str]]:
+    """*text* with every rule's matches masked, and the rules that matched.
+
+    Matches are merged as spans (their union): a match that overlaps another is never
+    dropped for it, so a short match (``TOKEN=-----BEGIN``) cannot leave the rest of a longer
+    one (the private key after it) in the clear. A merged span is masked once, named after
+    its first rule; every rule in it is reported.
+    """
     spans = sorted(rules.findings(text, words))
     if not spans:
         return text, []
-    out: list[str] = []
-    kinds: list[str] = []
-    at = 0
+    merged: list[tuple[int, int, list[str]]] = []
     for start, end, kind in spans:
-        if start < at:  # overlaps a secret already masked
-            continue
-        out += [text[at:start], mask(kind)]
-        kinds.append(kind)
+        if merged and start < merged[-1][1]:
+            last_start, last_end, kinds = merged[-1]
+            merged[-1] = (last_start, max(last_end, end), kinds if kind in kinds else [*kinds, kind])
+        else:
+            merged.append((start, end, [kind]))
+    out: list[str] = []
+    found: list[str] = []
+    at = 0
+    for start, end, kinds in merged:
+        out += [text[at:start], mask(kinds[0])]
+        found += kinds
         at = end
     out.append(text[at:])
-    return "".join(out), kinds
+    return "".join(out), found
 
 
 def _maskable(value: Any) -> bool:

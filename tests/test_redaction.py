@@ -265,3 +265,46 @@ def test_a_planted_secret_never_reaches_disk(
             raw = logger.session_path(session).read_bytes()
             assert secret.encode() not in raw
             assert secret not in json.dumps(json.loads(raw.splitlines()[-1]))  # nor once decoded
+
+
+_KEY_BODY = [
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7" + _R,
+    "q7Xk2Lm9Pz4Rt8Vw3Ny6Bc1Hd5Jf0GsK8fLwPqRzT3mXnYb2VcHj" + _R[:10],
+    "a1B2c3D4e5F6g7H8i9J0kLmNoPqRsTuVwXyZ0123456789abcdef",
+]
+_PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(_KEY_BODY) + "\n-----END PRIVATE KEY-----"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f'FIREBASE_PRIVATE_KEY="{_PRIVATE_KEY}"',
+        f'FIREBASE_PRIVATE_KEY="{_PRIVATE_KEY}"'.replace("\n", "\\n"),  # as .env files write it
+        f"export TOKEN={_PRIVATE_KEY.replace('PRIVATE KEY', 'RSA PRIVATE KEY')}",
+        f"password: {_PRIVATE_KEY}",
+    ],
+)
+def test_a_short_match_never_leaves_the_rest_of_a_longer_one_in_the_clear(logger: SessionLogger, text: str) -> None:
+    assert logger.append_event("k", "tool_call", "codex", "Bash", data={"stdout": text}).ok
+    raw = logger.session_path("k").read_bytes()
+    for line in _KEY_BODY:
+        assert line.encode() not in raw  # the key body went with the short match it overlapped
+    assert logger.verify_session("k").ok
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    inner=st.sampled_from(_PLANTABLE),
+    outer=st.sampled_from(["API_KEY={}", "password: {}", "Authorization: Bearer {}", "SECRET_TOKEN='{}'"]),
+    before=_BEFORE,
+)
+def test_a_secret_planted_inside_another_rules_match_is_masked_whole(
+    sessions_dir: Path, inner: str, outer: str, before: str
+) -> None:
+    text = before + outer.format(inner + " " + _PRIVATE_KEY + " " + inner)
+    session = f"o{next(_EXAMPLES)}"
+    with SessionLogger(sessions_dir) as logger:
+        assert logger.append_event(session, "tool_call", "codex", "Bash", data={"out": text}).ok
+        raw = logger.session_path(session).read_bytes()
+    for piece in (*_KEY_BODY, inner):
+        assert piece.encode() not in raw
