@@ -168,37 +168,90 @@ def bundled_documents() -> dict[str, Any]:
 
 
 def parse_rules(
-    doc: dict[str, Any], origin: str, *, compile_now: bool
+    doc: dict[str, Any], origin: str, *, compile_now: bool, lines: Sequence[int] = ()
 ) -> tuple[list[Rule], set[str], Allowlist | None]:
     """The rules of one gitleaks-format document, the rule ids its ``[extend] disabledRules``
     names, and its global allowlist. Bundled rules are compiled when first needed; a user's
-    file is compiled now, so a bad regex is reported when it is loaded."""
+    file (*compile_now*) is checked whole now, every regex compiled and every field's type,
+    so a bad file is reported when it is loaded (``origin:LINE: what``, *lines* being where
+    each ``[[rules]]`` table starts), never in the middle of an append."""
     rules: list[Rule] = []
-    for number, raw in enumerate(doc.get("rules", []), 1):
+    raw_rules = doc.get("rules", [])
+    if not isinstance(raw_rules, list):
+        raise RuleError(f"{origin}: rules must be [[rules]] tables")
+    for number, raw in enumerate(raw_rules, 1):
+        where = f"{origin}:{lines[number - 1]}" if number <= len(lines) else origin
         if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-            raise RuleError(f"{origin}: rule {number} has no id")
+            raise RuleError(f"{where}: rule {number} has no id")
+        if compile_now:
+            _check_rule(raw, f"{where}: rule {raw['id']}")
         if "path" in raw or "regex" not in raw:
             continue  # file-path rules: an event has no path
-        regex = raw["regex"]
-        try:
-            if compile_now:
-                _compiled(regex)
-        except Exception as exc:  # re2.error, or a non-string
-            raise RuleError(f"{origin}: rule {raw['id']}: not an RE2 regex: {exc}") from exc
         allows = tuple(_allowlist(a) for a in raw.get("allowlists", []) if not a.get("paths") or a.get("regexes"))
         rules.append(
             Rule(
                 raw["id"],
-                regex,
+                raw["regex"],
                 tuple(str(k).lower() for k in raw.get("keywords", [])),
                 float(raw["entropy"]) if "entropy" in raw else None,
                 int(raw.get("secretGroup", 0)),
                 allows,
             )
         )
-    disabled = set(doc.get("extend", {}).get("disabledRules", []))
+    extend = doc.get("extend", {})
+    disabled = extend.get("disabledRules", []) if isinstance(extend, dict) else None
+    if compile_now and not _strings(disabled):
+        raise RuleError(f"{origin}: [extend] disabledRules must be a list of rule ids")
     glob = doc.get("allowlist")
-    return rules, disabled, _allowlist(glob) if isinstance(glob, dict) else None
+    if compile_now and glob is not None:
+        _check_allowlist(glob, f"{origin}: [allowlist]")
+    return rules, set(disabled or []), _allowlist(glob) if isinstance(glob, dict) else None
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _check_regex(regex: object, where: str) -> None:
+    if not isinstance(regex, str):
+        raise RuleError(f"{where}: a regex must be a string, not {type(regex).__name__}")
+    try:
+        _compiled(regex)
+    except Exception as exc:  # re2.error
+        raise RuleError(f"{where}: not an RE2 regex: {exc}") from exc
+
+
+def _check_rule(raw: dict[str, Any], where: str) -> None:
+    """Every field a rule may have, of the type gitleaks gives it (a user's file is checked whole)."""
+    if "regex" in raw:
+        _check_regex(raw["regex"], where)
+    if not _strings(raw.get("keywords", [])):
+        raise RuleError(f"{where}: keywords must be a list of strings")
+    entropy = raw.get("entropy", 0)
+    if isinstance(entropy, bool) or not isinstance(entropy, int | float):
+        raise RuleError(f"{where}: entropy must be a number")
+    group = raw.get("secretGroup", 0)
+    if isinstance(group, bool) or not isinstance(group, int) or group < 0:
+        raise RuleError(f"{where}: secretGroup must be a whole number")
+    allowlists = raw.get("allowlists", [])
+    if not isinstance(allowlists, list):
+        raise RuleError(f"{where}: allowlists must be [[rules.allowlists]] tables")
+    for index, allow in enumerate(allowlists, 1):
+        _check_allowlist(allow, f"{where}: allowlist {index}")
+
+
+def _check_allowlist(raw: object, where: str) -> None:
+    if not isinstance(raw, dict):
+        raise RuleError(f"{where}: must be a table")
+    for key in ("regexes", "stopwords", "paths"):
+        if not _strings(raw.get(key, [])):
+            raise RuleError(f"{where}: {key} must be a list of strings")
+    for regex in raw.get("regexes", []):
+        _check_regex(regex, where)
+    if raw.get("regexTarget", "secret") not in ("secret", "match", "line"):
+        raise RuleError(f"{where}: regexTarget must be secret, match or line")
+    if raw.get("condition", "OR") not in ("OR", "AND"):
+        raise RuleError(f"{where}: condition must be OR or AND")
 
 
 def _allowlist(raw: dict[str, Any]) -> Allowlist:
@@ -208,6 +261,11 @@ def _allowlist(raw: dict[str, Any]) -> Allowlist:
         str(raw.get("regexTarget", "secret")),
         str(raw.get("condition", "OR")),
     )
+
+
+def rule_lines(text: str) -> list[int]:
+    """The line each ``[[rules]]`` table of a TOML text starts on, in order."""
+    return [n for n, line in enumerate(text.splitlines(), 1) if re.match(r"\s*\[\[\s*rules\s*\]\]", line)]
 
 
 @dataclass(eq=False)  # hashed by identity: results are cached per rule set
@@ -366,14 +424,18 @@ def load_rule_set(
     allow: Allowlist | None = None
     off = set(disabled)
     sources = list(bundled_documents().items())
+    lines: dict[str, list[int]] = {}
     for extra in extra_files:
         try:
             text = Path(extra).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise RuleError(f"{extra}: cannot read: {exc}") from exc
         sources.append((extra, read_toml(text, extra)))
+        lines[extra] = rule_lines(text)
     for origin, doc in sources:
-        found, turned_off, glob = parse_rules(doc, origin, compile_now=origin not in BUNDLED_RULES)
+        found, turned_off, glob = parse_rules(
+            doc, origin, compile_now=origin not in BUNDLED_RULES, lines=lines.get(origin, ())
+        )
         rules += found
         off |= turned_off
         if glob is not None and origin == BUNDLED_RULES[0]:

@@ -308,3 +308,46 @@ def test_a_secret_planted_inside_another_rules_match_is_masked_whole(
         raw = logger.session_path(session).read_bytes()
     for piece in (*_KEY_BODY, inner):
         assert piece.encode() not in raw
+
+
+_BAD_RULES = {
+    "keywords": ('[[rules]]\nid = "y"\nregex = "abc"\nkeywords = 5\n', ":1: rule y: keywords must be a list"),
+    "allowlist": (
+        '# ours\n[[rules]]\nid = "ok"\nregex = "abc"\n\n[[rules]]\nid = "z"\nregex = "abc"\n'
+        '[[rules.allowlists]]\nregexes = ["(?=bad)"]\n',
+        ":6: rule z: allowlist 1: not an RE2 regex",
+    ),
+    "disabled": ('[extend]\ndisabledRules = "all"\n', "disabledRules must be a list of rule ids"),
+    "toml": ("not toml [[[\n", "not TOML"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_BAD_RULES))
+def test_a_malformed_rules_file_is_a_clear_error_naming_file_and_line(tmp_path: Path, name: str) -> None:
+    from sessionlog.errors import ConfigError
+
+    text, said = _BAD_RULES[name]
+    rules = tmp_path / ".ai-agents" / "session_context" / "secret-rules.toml"
+    rules.parent.mkdir(parents=True)
+    rules.write_text(text)
+    with pytest.raises(ConfigError) as caught:  # said when the logger is made, never inside an append
+        SessionLogger(tmp_path / ".ai-agents" / "sessions")
+    assert "secret-rules.toml" in str(caught.value) and said in str(caught.value)
+
+
+def test_a_malformed_rules_file_fails_the_hook_and_ci_as_a_finding_not_a_crash(tmp_path: Path) -> None:
+    from gitrepo import Repo
+
+    repo = Repo(tmp_path / "repo")
+    repo.run("sessionlog", "init")
+    rules = repo.path / ".ai-agents" / "session_context" / "secret-rules.toml"
+    rules.parent.mkdir(parents=True)
+    rules.write_text(_BAD_RULES["allowlist"][0])
+    with SessionLogger(repo.sessions, redact=False) as logger:
+        assert logger.append_event("s", "tool_call", "codex", "t").ok
+    proc = repo.commit("bad rules", check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "secret-rules.toml:6: rule z" in proc.stdout + proc.stderr
+    repo.run("git", "commit", "-q", "--no-verify", "-m", "committed anyway")
+    ci = repo.run("sessionlog", "ci", check=False)
+    assert ci.returncode == 1 and "secret-rules.toml:6" in ci.stderr
