@@ -21,11 +21,12 @@ import orjson
 
 from . import _git
 from ._archive import gunzip_bounded
-from ._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SESSIONS_DIR, SUFFIX, repo_schema_for
+from ._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SESSIONS_DIR, SUFFIX, repo_rules_for, repo_schema_for
 from ._reader import iter_lines
 from ._redact import Redactor, repo_redactor
 from ._schema import SchemaSet, load_schemas
 from ._verify import Finding, LineChecker, first_line_of, session_id_of
+from .errors import GitError
 
 REGULAR_MODES = frozenset({"100644", "100755"})
 # A committed session log, or an archive once expanded, is read whole; nothing larger is
@@ -51,6 +52,7 @@ class Checker:
     sessions: str = SESSIONS_DIR.as_posix()
     notices: list[str] = field(init=False, default_factory=list)
     head: str | None = field(init=False, default=None)  # HEAD's commit, once check_index ran
+    rules_rev: str | None = None  # the commit whose secret rules decide (the trusted side); None: the work tree
     _index_mode: bool = field(init=False, default=False)
     _gunzipped: dict[str, bytes | None] = field(init=False, default_factory=dict)
     _worktree_differs: set[str] = field(init=False, default_factory=set)
@@ -63,7 +65,27 @@ class Checker:
 
     @functools.cached_property
     def redactor(self) -> Redactor:
-        return repo_redactor(self.root / self.sessions)
+        """The bundled rules and the repository's own, as the trusted side has them: over a range,
+        the base's committed rules (never those the range adds or changes); at commit time, the
+        committer's work tree."""
+        if self.rules_rev is None:
+            return repo_redactor(self.root / self.sessions)
+        relative = repo_rules_for(Path(self.sessions)).as_posix()
+        try:
+            text = _git.run(("show", f"{self.rules_rev}:{relative}"), cwd=self.root).decode("utf-8")
+        except (GitError, UnicodeDecodeError):
+            return Redactor(rule_texts=())  # none committed there: the bundled rules
+        return Redactor(rule_texts=[(f"{relative} at {self.rules_rev[:12]}", text)])
+
+    def rules_changed(self, old: str, new: str) -> None:
+        """Say (as a notice) when the repository's rules file differs between *old* and *new*."""
+        relative = repo_rules_for(Path(self.sessions)).as_posix()
+        changed = _git.run(("diff", "--name-only", old, new, "--", relative), cwd=self.root).strip()
+        if changed:
+            self.notices.append(
+                f"{relative} changes between {old[:12]} and {new[:12]}; the check used the rules of "
+                f"{(self.rules_rev or old)[:12]}: review the change as you would CI configuration"
+            )
 
     @functools.cached_property
     def fmt(self) -> str:
@@ -124,6 +146,10 @@ class Checker:
             )
             findings += self.check_trees(base_oid, head_oid, label=f"{base_oid[:12]}..{head_oid[:12]}")
             base_oid = _git.run(("merge-base", base_oid, head_oid), cwd=self.root, check=False).decode().strip() or None
+        if "redactor" not in self.__dict__:
+            self.rules_rev = base_oid or head_oid  # the trusted side: never rules the range adds or changes
+        if base_oid is not None:
+            self.rules_changed(base_oid, head_oid)
         commits = _git.rev_list(base_oid, head_oid, cwd=self.root)
         edge = _git.shallow_commits(cwd=self.root).intersection(c for c, _ in commits)
         if edge:

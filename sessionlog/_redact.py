@@ -416,6 +416,7 @@ def load_rule_set(
     patterns: tuple[SecretPattern, ...] = (),
     disabled: tuple[str, ...] = (),
     stamps: tuple[tuple[int, int], ...] = (),
+    texts: tuple[tuple[str, str], ...] = (),
 ) -> RuleSet:
     """The bundled rules, plus the rules of *extra_files* (gitleaks format; their
     ``[extend] disabledRules`` and *disabled* turn rules off), plus *patterns*. *stamps*
@@ -432,6 +433,9 @@ def load_rule_set(
             raise RuleError(f"{extra}: cannot read: {exc}") from exc
         sources.append((extra, read_toml(text, extra)))
         lines[extra] = rule_lines(text)
+    for origin, text in texts:  # rule files read from elsewhere (a commit, for ci)
+        sources.append((origin, read_toml(text, origin)))
+        lines[origin] = rule_lines(text)
     for origin, doc in sources:
         found, turned_off, glob = parse_rules(
             doc, origin, compile_now=origin not in BUNDLED_RULES, lines=lines.get(origin, ())
@@ -459,10 +463,11 @@ class Redactor:
         *,
         rule_files: Sequence[str | Path] = (),
         disabled: Sequence[str] = (),
+        rule_texts: Sequence[tuple[str, str]] = (),
     ) -> None:
         files = tuple(str(p) for p in rule_files)
         stamps = tuple((s.st_mtime_ns, s.st_size) for s in (os.stat(f) for f in files))
-        self.rules = load_rule_set(files, tuple(patterns), tuple(disabled), stamps)
+        self.rules = load_rule_set(files, tuple(patterns), tuple(disabled), stamps, tuple(rule_texts))
 
     def might_contain_secret(self, encoded: bytes) -> bool:
         """Cheap test on the serialized event; False means certainly clean.

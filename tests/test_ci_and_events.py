@@ -331,3 +331,48 @@ def test_templates_install_the_revision_the_hook_config_pins(repo: Repo) -> None
     for template in ("github-actions.yml", "gitlab-ci.yml"):
         text = (REPO / "ci" / template).read_text()
         assert "pip install sessionlog" not in text  # another project owns that name on the index
+
+
+def test_ci_takes_secret_rules_from_the_base_never_from_the_range(repo: Repo) -> None:
+    """A pull request that adds a rules file turning the bundled rules off, together with a log line
+    holding a token, is checked with the base's rules: the token is found and the change is named."""
+    base = repo.head()
+    repo.git("checkout", "-q", "-b", "pr")
+    rules = repo.path / ".ai-agents" / "session_context" / "secret-rules.toml"
+    rules.parent.mkdir(parents=True, exist_ok=True)
+    rules.write_text('[extend]\ndisabledRules = ["github-pat", "generic-api-key"]\n')
+    token = "ghp_" + ("q7Xk2Lm9Pz4Rt8Vw3Ny6Bc1Hd5Jf0Gs" * 2)[:36]
+    with repo.logger() as logger:
+        assert logger.append_event("s9", "tool_call", "codex", "x", data={"note": "placeholder"}).ok
+    path = repo.file("s9")
+    path.write_bytes(path.read_bytes().replace(b"placeholder", token.encode()))
+    repo.commit("turn the rules off and sneak a token in", extra=("--no-verify",))
+    code, out = ci(repo, "--base", base, "--head", "HEAD")
+    assert code == 1
+    assert "unredacted secret: github-pat" in out
+    assert "secret-rules.toml changes between" in out
+    # in the work tree (the pull request's own rules) the same file looks clean
+    assert repo.run("sessionlog", "verify", "--anchor", "", str(path), check=False).returncode == 0
+
+
+def test_the_templates_install_what_the_base_pins(repo: Repo) -> None:
+    import re
+
+    from conftest import REPO
+
+    github = (REPO / "ci" / "github-actions.yml").read_text()
+    assert 'git show "$TRUSTED:.pre-commit-config.yaml"' in github
+    gitlab = (REPO / "ci" / "gitlab-ci.yml").read_text()
+    assert 'git show "$TRUSTED:.pre-commit-config.yaml"' in gitlab
+    snippet = re.search(r"<<'PY'\n(.*?)\n\s*PY\n", github, re.S)
+    assert snippet is not None
+    code = "\n".join(line.removeprefix("          ") for line in snippet.group(1).splitlines())
+    trusted = repo.path / "trusted.yaml"
+    trusted.write_text(
+        "repos:\n- repo: https://example.invalid/sessionlog\n  rev: v1.0.0\n  hooks:\n  - id: sessionlog-check\n"
+    )
+    (repo.path / ".pre-commit-config.yaml").write_text(
+        "repos:\n- repo: https://evil.invalid/sessionlog\n  rev: bad\n  hooks:\n  - id: sessionlog-check\n"
+    )
+    out = repo.run(sys.executable, "-c", code, env={"CONFIG": str(trusted)}).stdout.strip()
+    assert out == "git+https://example.invalid/sessionlog@v1.0.0"
