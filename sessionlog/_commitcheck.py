@@ -75,7 +75,7 @@ class Checker:
             text = _git.run(("show", f"{self.rules_rev}:{relative}"), cwd=self.root).decode("utf-8")
         except (GitError, UnicodeDecodeError):
             return Redactor(rule_texts=())  # none committed there: the bundled rules
-        return Redactor(rule_texts=[(f"{relative} at {self.rules_rev[:12]}", text)])
+        return Redactor(rule_texts=[(f"{self.rules_rev[:12]}:{relative}", text)])
 
     def rules_changed(self, old: str, new: str) -> None:
         """Say (as a notice) when the repository's rules file differs between *old* and *new*."""

@@ -498,7 +498,8 @@ class Redactor:
         encoded = encoded if encoded is not None else orjson.dumps(event)
         words = self.rules.hit_words(encoded)
         found: list[dict[str, str]] = []
-        if not (words or self.rules.has_ungated) or not self.rules.needs_walk(encoded, words):
+        encoded_text = _compiled_bytes(_BASE64_RUN).search(encoded) is not None
+        if not encoded_text and (not (words or self.rules.has_ungated) or not self.rules.needs_walk(encoded, words)):
             return found
         for key, value in list(event.items()):
             if key in ("event_id", "timestamp", "session_id", "redactions"):
@@ -506,9 +507,26 @@ class Redactor:
             event[key] = self._walk(value, (key,), found, words)
         return found
 
+    def _decoded_secrets(self, text: str, path: tuple[str | int, ...], found: list[dict[str, str]]) -> str:
+        """*text* with each base64 run that decodes to text holding a secret (``base64 .env``)
+        masked whole: what is encoded is scanned decoded too."""
+        if len(text) < _BASE64_MIN or _compiled(_BASE64_RUN).search(text) is None:
+            return text
+        out: list[str] = []
+        at = 0
+        for match in _compiled(_BASE64_RUN).finditer(text):
+            plain = _as_text(match.group(0))
+            kinds = self.scrub(plain)[1] if plain is not None else []
+            if kinds:
+                out += [text[at : match.start()], mask(f"base64:{kinds[0]}")]
+                found += [{"path": json_path(path), "kind": f"base64:{kind}"} for kind in dict.fromkeys(kinds)]
+                at = match.end()
+        return "".join([*out, text[at:]]) if out else text
+
     def _walk(self, value: Any, path: tuple[str | int, ...], found: list[dict[str, str]], words: Sequence[int]) -> Any:
         """*value* with its secrets masked; the very object when there were none."""
         if isinstance(value, str):
+            value = self._decoded_secrets(value, path, found)
             if not self.rules.may_match(value, words):
                 return value  # the common case, kept cheap: no keyword of this event in this string
             clean, kinds = self.scrub(value, words)
@@ -568,6 +586,24 @@ def _scrub(rules: RuleSet, text: str, words: Sequence[int] | None = None) -> tup
         at = end
     out.append(text[at:])
     return "".join(out), found
+
+
+_BASE64_MIN = 40
+_BASE64_RUN = r"[A-Za-z0-9+/]{40,}={0,2}"
+
+
+def _as_text(run: str) -> str | None:
+    """What a base64 run decodes to, when that is text (UTF-8, nearly all printable); else None."""
+    import base64
+    import binascii
+
+    try:
+        raw = base64.b64decode(run + "=" * (-len(run) % 4), validate=True)
+        text = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    printable = sum(ch.isprintable() or ch in "\n\r\t" for ch in text)
+    return text if text and printable >= 0.95 * len(text) else None
 
 
 def _maskable(value: Any) -> bool:
