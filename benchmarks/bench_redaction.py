@@ -11,8 +11,13 @@
 3. Linear time: adversarial input for the old hand-written JWT pattern (Python re) against
    the RE2 rule set, at growing sizes.
 4. Cost on ordinary events: appends/s with redaction on and off.
+5. Recall on a leak corpus of realistic shapes (tests/leak_corpus.py: printed .env files,
+   registry logins, passphrases, JSON inside JSON, percent-encoded redirects, base64 of a
+   .env, service-account keys, tokens of a vendor's prefix but not its canonical length), and
+   the cost per append of an ordinary event and of a long tool output, for this code and, in
+   the same run, for an earlier revision (--before, in a git worktree).
 
-Usage: python benchmarks/bench_redaction.py [--samples 12]
+Usage: python benchmarks/bench_redaction.py [--samples 12] [--before REV]
 """
 
 from __future__ import annotations
@@ -73,7 +78,7 @@ def recall(count: int) -> None:
     rules = load_rule_set().rules
     caught = missed = unmeasured = keywordless = 0
     missed_rules: collections.Counter[str] = collections.Counter()
-    with tempfile.TemporaryDirectory() as tmp, SessionLogger(Path(tmp) / "s", spool=False) as logger:
+    with tempfile.TemporaryDirectory() as tmp, SessionLogger(Path(tmp) / "s", segments=False) as logger:
         for rule in rules:
             try:
                 with warnings.catch_warnings():
@@ -173,7 +178,7 @@ def throughput(runs: int = 5, n: int = 3000) -> None:
     figures: dict[str, list[float]] = {"redaction on": [], "redaction off": []}
     for _ in range(runs):
         for name, redact in (("redaction on", True), ("redaction off", False)):
-            with tempfile.TemporaryDirectory() as tmp, SessionLogger(Path(tmp), redact=redact, spool=False) as lg:
+            with tempfile.TemporaryDirectory() as tmp, SessionLogger(Path(tmp), redact=redact, segments=False) as lg:
                 started = time.perf_counter()
                 for _ in range(n):
                     lg.append_event("s", "tool_call", "codex", "Bash", data=data)
@@ -182,15 +187,105 @@ def throughput(runs: int = 5, n: int = 3000) -> None:
     print(f"ordinary events: {on:,.0f} appends/s with redaction, {off:,.0f} without ({on / off:.2f}x)")
 
 
+# Runs under this code or an earlier revision's (both take SessionLogger(folder, redact=...)).
+_CORPUS_AND_COST = r"""
+import json, statistics, sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from leak_corpus import LEAKS
+from sessionlog import SessionLogger
+caught = total = 0
+with tempfile.TemporaryDirectory() as tmp:
+    logger = SessionLogger(Path(tmp), redact=True)
+    for n, (printed, secrets) in enumerate(LEAKS):
+        logger.append_event(f"c{n}", "tool_call", "codex", "Bash", data={"output": printed})
+        raw = (Path(tmp) / f"c{n}.jsonl").read_text()
+        def strings_in(value):
+            if isinstance(value, str):
+                return [value]
+            if isinstance(value, dict):
+                return [x for k, v in value.items() for x in (k, *strings_in(v))]
+            if isinstance(value, list):
+                return [x for v in value for x in strings_in(v)]
+            return []
+        strings = [raw, *strings_in(json.loads(raw))]
+        import base64, re
+        for text in list(strings):
+            for run in re.findall(r"[A-Za-z0-9+/]{24,}={0,2}", text):
+                try:
+                    strings.append(base64.b64decode(run + "=" * (-len(run) % 4)).decode("utf-8", "replace"))
+                except Exception:
+                    pass
+        for secret in secrets:
+            total += 1
+            caught += not any(secret in s for s in strings)
+events = {
+    "ordinary event": {"command": "pytest -q tests/", "output": "collected 120 items; 120 passed in 3.2s"},
+    "16 KB tool output": {"command": "cat log", "output": ("INFO request served in 12 ms token_count=3 " * 400)[:16000]},
+}
+cost = {}
+for name, data in events.items():
+    rates = []
+    for _ in range(5):
+        with tempfile.TemporaryDirectory() as tmp:
+            lg = SessionLogger(Path(tmp), redact=True)
+            started = time.perf_counter()
+            for _ in range(1500):
+                lg.append_event("s", "tool_call", "codex", "Bash", data=data)
+            rates.append(1500 / (time.perf_counter() - started))
+    cost[name] = statistics.median(rates)
+print(json.dumps({"caught": caught, "total": total, "cost": cost}))
+"""
+
+
+def corpus_and_cost(before: str | None) -> None:
+    """The leak corpus and the cost per append, for this code and (with *before*) an earlier revision."""
+    import subprocess
+    import sys
+
+    project = Path(__file__).resolve().parents[1]
+    tests = str(project / "tests")
+    runs = {"this code": str(project)}
+    with tempfile.TemporaryDirectory() as tmp:
+        if before:
+            old = Path(tmp) / "before"
+            subprocess.run(["git", "worktree", "add", "-q", "--detach", str(old), before], cwd=project, check=True)
+            runs[f"before ({before[:12]})"] = str(old)
+        try:
+            results = {}
+            for name, root in runs.items():
+                proc = subprocess.run(
+                    [sys.executable, "-c", _CORPUS_AND_COST, tests],
+                    capture_output=True, text=True, check=False, env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin"},
+                    cwd=tmp,  # not the project folder, whose sessionlog/ would come first on sys.path
+                )  # fmt: skip
+                if proc.returncode != 0:
+                    raise SystemExit(f"{name}: {proc.stderr}")
+                results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+        finally:
+            if before:
+                subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=project, check=False)
+    print(f"{'code':24} {'leak corpus caught':>20} {'ordinary/s':>12} {'16 KB output/s':>16}")
+    for name, r in results.items():
+        print(
+            f"{name:24} {r['caught']:>9}/{r['total']:<10} {r['cost']['ordinary event']:>12,.0f}"
+            f" {r['cost']['16 KB tool output']:>16,.0f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=12, help="samples generated per rule")
+    parser.add_argument("--before", help="an earlier revision to compare the corpus and the cost with")
+    parser.add_argument("--only-corpus", action="store_true", help="only the leak corpus and the cost per append")
     args = parser.parse_args()
     warnings.simplefilter("ignore", NonInteractiveExampleWarning)
-    recall(args.samples)
-    false_positives()
-    linear_time()
-    throughput()
+    if not args.only_corpus:
+        recall(args.samples)
+        false_positives()
+        linear_time()
+        throughput()
+    corpus_and_cost(args.before)
 
 
 if __name__ == "__main__":

@@ -492,6 +492,12 @@ class Redactor:
         """*text* with its secrets masked, and the rule ids that fired (see ``RuleSet.findings``)."""
         return _scrub(self.rules, text, words)
 
+    def clean_text(self, text: str) -> str:
+        """*text* as it may be kept: every secret masked, those in base64 runs included. For a
+        caller that must cut a long text: redact first, so no secret is cut in half."""
+        found: list[dict[str, str]] = []
+        return self.scrub(self._decoded_secrets(text, (), found))[0]
+
     def redact(self, event: dict[str, Any], encoded: bytes | None = None) -> list[dict[str, str]]:
         """Redact *event* in place (*encoded*: its serialized form, when at hand); return
         ``[{"path", "kind"}, ...]`` of what was removed."""

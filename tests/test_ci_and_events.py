@@ -340,7 +340,7 @@ def test_ci_takes_secret_rules_from_the_base_never_from_the_range(repo: Repo) ->
     repo.git("checkout", "-q", "-b", "pr")
     rules = repo.path / ".ai-agents" / "session_context" / "secret-rules.toml"
     rules.parent.mkdir(parents=True, exist_ok=True)
-    rules.write_text('[extend]\ndisabledRules = ["github-pat", "generic-api-key"]\n')
+    rules.write_text('[extend]\ndisabledRules = ["github-pat", "generic-api-key", "vendor-prefix-token"]\n')
     token = "ghp_" + ("q7Xk2Lm9Pz4Rt8Vw3Ny6Bc1Hd5Jf0Gs" * 2)[:36]
     with repo.logger() as logger:
         assert logger.append_event("s9", "tool_call", "codex", "x", data={"note": "placeholder"}).ok

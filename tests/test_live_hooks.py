@@ -394,3 +394,17 @@ def test_a_hook_looks_back_over_the_session_tail_only_and_still_finds_its_cause(
     events = list(SessionLogger(repo.sessions).read_session(session))
     prompt = next(e for e in reversed(events) if e["event_type"] == "user_message")
     assert events[-1]["dependencies"]["depends_on"] == [prompt["event_id"]]
+
+
+def test_a_long_output_is_redacted_before_it_is_cut_and_its_digest_holds_no_secret(repo: Repo) -> None:
+    import hashlib
+
+    token = "ghp_" + ("q7Xk2Lm9Pz4Rt8Vw3Ny6Bc1Hd5Jf0Gs" * 2)[:36]
+    stdout = "x" * (16_384 - 10) + token + "\n" + "y" * 4000 + "\nDB_PASSWORD=hunter2-guessable\n"
+    body = payload("PostToolUse", tool_name="Bash", tool_input={"command": "env"}, tool_use_id="toolu_long",
+                   tool_response={"stdout": stdout, "stderr": ""})  # fmt: skip
+    assert run_hook(repo, body).returncode == 0
+    raw = next(repo.sessions.glob("claude_code-*.jsonl")).read_text()
+    assert token[:10] not in raw  # not even the half before the cut
+    assert "cut by sessionlog" in raw
+    assert hashlib.sha256(stdout.encode()).hexdigest() not in raw  # a digest that would confirm a guess

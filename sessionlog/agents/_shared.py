@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from sessionlog import AppendResult, SessionLogger
+from sessionlog import AppendResult, Redactor, SessionLogger
 
 MAX_STRING = 16_384  # characters of one tool input or output kept in an event; the rest is digested
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -32,15 +32,31 @@ def session_id_for(agent: str, native: str) -> str:
     return sid
 
 
-def fit(value: Any, limit: int = MAX_STRING, budget: int = 256 * 1024) -> Any:
+def fit(value: Any, limit: int = MAX_STRING, budget: int = 256 * 1024, *, redactor: Redactor | None = None) -> Any:
     """*value* with every string longer than *limit* cut, noting its length and SHA-256, so
     a large tool output is kept within the event size limit instead of failing it. When
-    many strings together still pass *budget* bytes, they are cut shorter."""
+    many strings together still pass *budget* bytes, they are cut shorter.
+
+    With *redactor*, a string is redacted whole before it is cut (no secret is cut in half, the
+    rest of it kept), and the digest is of the redacted text: never of a secret, which a digest
+    would let anyone confirm by guessing."""
+    if redactor is not None:
+        value = _clean_long(value, limit, redactor)
     fitted = _cut(value, limit)
     while limit > 256 and len(orjson.dumps(fitted)) > budget:
         limit //= 4
-        fitted = _cut(value, limit)
+        fitted = _cut(_clean_long(value, limit, redactor) if redactor is not None else value, limit)
     return fitted
+
+
+def _clean_long(value: Any, limit: int, redactor: Redactor) -> Any:
+    if isinstance(value, str):
+        return redactor.clean_text(value) if len(value) > limit else value
+    if isinstance(value, dict):
+        return {k: _clean_long(v, limit, redactor) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_long(v, limit, redactor) for v in value]
+    return value
 
 
 def _cut(value: Any, limit: int) -> Any:
@@ -101,10 +117,10 @@ def append_mapped(
         event_type,
         "user" if event_type == "user_message" else agent,
         source,
-        data=fit({**data, **({"source_id": source_id} if source_id else {})}),
+        data=fit({**data, **({"source_id": source_id} if source_id else {})}, redactor=logger.redactor),
         dependencies={"depends_on": depends} if depends else None,
         timestamp=timestamp,
-        **{k: fit(v) for k, v in blocks.items() if v},
+        **{k: fit(v, redactor=logger.redactor) for k, v in blocks.items() if v},
     )
 
 
