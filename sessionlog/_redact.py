@@ -514,8 +514,11 @@ class Redactor:
         return found
 
     def _decoded_secrets(self, text: str, path: tuple[str | int, ...], found: list[dict[str, str]]) -> str:
-        """*text* with each base64 run that decodes to text holding a secret (``base64 .env``)
-        masked whole: what is encoded is scanned decoded too."""
+        """*text* as it may be kept when it holds something encoded: a JSON document (kubectl's
+        last-applied annotation, a printed config) is walked decoded, secret-named fields
+        included, and written again if anything in it was masked; each base64 run that
+        decodes to text holding a secret (``base64 .env``) is masked whole."""
+        text = self._json_inside(text, path, found)
         if len(text) < _BASE64_MIN or _compiled(_BASE64_RUN).search(text) is None:
             return text
         out: list[str] = []
@@ -528,6 +531,22 @@ class Redactor:
                 found += [{"path": json_path(path), "kind": f"base64:{kind}"} for kind in dict.fromkeys(kinds)]
                 at = match.end()
         return "".join([*out, text[at:]]) if out else text
+
+    def _json_inside(self, text: str, path: tuple[str | int, ...], found: list[dict[str, str]]) -> str:
+        stripped = text.strip()
+        if len(stripped) < 8 or stripped[0] not in "{[" or stripped[-1] not in "}]" or '"' not in stripped:
+            return text
+        try:
+            inner = orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            return text
+        words = self.rules.hit_words(stripped)
+        seen: list[dict[str, str]] = []
+        clean = self._walk(inner, (*path, "<json>"), seen, words)
+        if clean is inner:
+            return text
+        found += seen
+        return orjson.dumps(clean).decode()
 
     def _walk(self, value: Any, path: tuple[str | int, ...], found: list[dict[str, str]], words: Sequence[int]) -> Any:
         """*value* with its secrets masked; the very object when there were none."""

@@ -392,3 +392,13 @@ def _base64_decoded(text: str) -> list[str]:
         except (binascii.Error, ValueError):
             continue
     return out
+
+
+def test_a_json_document_inside_a_string_is_walked_decoded(logger: SessionLogger) -> None:
+    inner = {"apiVersion": "v1", "kind": "Secret", "data": {"db_password": 982451653, "note": "ok"}}
+    data = {"annotation": json.dumps(inner)}  # a number under a secret-named key: no text rule sees it
+    assert logger.append_event("j", "tool_call", "codex", "kubectl", data=data).ok
+    event = json.loads(_raw(logger, "j"))
+    decoded = json.loads(event["data"]["annotation"])
+    assert decoded["data"] == {"db_password": "[REDACTED:secret_field]", "note": "ok"}
+    assert "982451653" not in _raw(logger, "j")
