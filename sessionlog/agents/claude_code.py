@@ -165,8 +165,26 @@ def todos_of(name: str, tool_input: Any, tool_response: Any = None) -> list[dict
     return out
 
 
-def hook_events() -> dict[str, Any]:
-    """The hook events this agent sends, with their handlers (``live``)."""
-    from .live import HANDLERS
+# The hook events Claude Code sends that sessionlog logs: one list, for registering the hook
+# (``sessionlog init --claude-code``) and for handling it (``live``).
+HOOK_EVENTS = (
+    "SessionStart",
+    "UserPromptSubmit",
+    "UserPromptExpansion",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "PermissionDenied",
+    "StopFailure",
+    "PreCompact",
+    "PostCompact",
+    "SubagentStart",
+    "SubagentStop",
+    "Notification",
+    "Stop",
+    "SessionEnd",
+)
 
-    return dict(HANDLERS)  # Claude Code sends every event the adapter knows
+
+def hook_events() -> tuple[str, ...]:
+    """The hook events this agent sends that sessionlog logs."""
+    return HOOK_EVENTS

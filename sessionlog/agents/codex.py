@@ -144,21 +144,23 @@ def _plan(name: str, arguments: Any) -> list[dict[str, Any]]:
     return steps
 
 
-def hook_events() -> dict[str, Any]:
-    """The hook events this agent sends, with their handlers (``live``)."""
-    from .live import HANDLERS
+# The hook events Codex sends that sessionlog logs: one list, for registering the hook
+# (``sessionlog init --codex``) and for handling it (``live``). Codex has no
+# PostToolUseFailure, PermissionDenied or StopFailure: its failures come from the rollout
+# (``sessionlog import codex``).
+HOOK_EVENTS = (
+    "SessionStart",
+    "UserPromptSubmit",
+    "PostToolUse",
+    "PreCompact",
+    "PostCompact",
+    "SubagentStart",
+    "SubagentStop",
+    "Stop",
+    "SessionEnd",
+)
 
-    # Codex has no PostToolUseFailure, PermissionDenied or StopFailure: its failures come
-    # from the rollout (sessionlog import codex)
-    names = (
-        "SessionStart",
-        "UserPromptSubmit",
-        "PostToolUse",
-        "PreCompact",
-        "PostCompact",
-        "SubagentStart",
-        "SubagentStop",
-        "Stop",
-        "SessionEnd",
-    )
-    return {name: HANDLERS[name] for name in names}
+
+def hook_events() -> tuple[str, ...]:
+    """The hook events this agent sends that sessionlog logs."""
+    return HOOK_EVENTS

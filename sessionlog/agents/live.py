@@ -212,11 +212,12 @@ HANDLERS: dict[str, Callable[[Hook], None]] = {
 
 
 def _events_of(agent: str) -> dict[str, Callable[[Hook], None]]:
+    """The events *agent* sends that are logged, with their handlers: the agent's own list."""
     if agent == "codex":
         from .codex import hook_events
     else:
         from .claude_code import hook_events
-    return hook_events()
+    return {name: HANDLERS[name] for name in hook_events()}
 
 
 def run(agent: str, raw: bytes, *, base_dir: Path | None = None) -> list[str]:
