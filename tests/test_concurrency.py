@@ -87,3 +87,44 @@ def test_a_logger_inherited_through_fork_still_excludes(sessions_dir: Path) -> N
     assert events.errors == [] and len(events) == 1 + 5 * 800
     report = logger.verify_session("forked")
     assert report.ok, report.findings[:3]
+
+
+@pytest.mark.slow
+def test_processes_appending_in_a_work_tree_while_it_commits_lose_nothing(tmp_path: Path) -> None:
+    """Inside a git work tree, appends go to segments that a commit closes and stages: four writers
+    and a stream of commits, and every line is in exactly one file, once, in one chain."""
+    import json
+
+    from gitrepo import Repo
+
+    repo = Repo(tmp_path / "repo")
+    repo.run("sessionlog", "init")
+    (repo.path / "a.txt").write_text("0\n")
+    repo.commit("initial")
+    workers, count = 4, 300
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(repo.sessions), str(w), str(count)], env=repo.env)
+        for w in range(workers)
+    ]
+    commits = 0
+    while any(p.poll() is None for p in procs):
+        (repo.path / "a.txt").write_text(f"change {commits}\n")
+        repo.git("add", "a.txt")
+        repo.run("git", "commit", "-q", "-m", f"commit {commits}")
+        commits += 1
+    assert [p.wait(timeout=300) for p in procs] == [0] * workers
+    repo.commit("the rest")
+    assert repo.run("git", "status", "--porcelain", "--untracked-files=all").stdout == ""
+    logger = SessionLogger(repo.sessions)
+    events = logger.read_session("shared")
+    assert events.errors == [] and len(events) == workers * count
+    assert [e["seq"] for e in events] == list(range(1, workers * count + 1))  # one chain, no seq twice
+    for w in range(workers):
+        assert [e["data"]["i"] for e in events if e["data"]["worker"] == str(w)] == list(range(count))
+    assert logger.verify_session("shared").ok
+    committed = []
+    for name in repo.git("ls-tree", "--name-only", "HEAD:.ai-agents/sessions").splitlines():
+        if name.startswith("shared"):
+            committed += repo.git("show", f"HEAD:.ai-agents/sessions/{name}").splitlines()
+    assert sorted(json.loads(line)["event_id"] for line in committed) == sorted(e["event_id"] for e in events)
+    assert commits > 1 and len(logger.segment_paths("shared")) > 1

@@ -149,3 +149,28 @@ def test_torn_tail_recovery_leaves_a_record_wherever_it_is_killed(tmp_path: Path
     assert recovered and recovered[0]["data"]["length"] >= 3000 - 500  # the torn bytes are accounted for
     assert [e["provenance"]["source"] for e in events if e["event_type"] == "tool_call"] == ["x", "later"]
     assert list((sessions / ".recovered").iterdir())
+
+
+def test_a_torn_open_segment_is_recovered_and_the_chain_goes_on(tmp_path: Path) -> None:
+    """In a work tree, appends go to an untracked segment; a writer that died mid-line there
+    leaves a torn tail that the next writer saves aside and records, as in a plain file."""
+    from gitrepo import Repo
+
+    repo = Repo(tmp_path / "repo")
+    with SessionLogger(repo.sessions) as logger:
+        for i in range(2):
+            assert logger.append_event("t", "tool_call", "codex", "x", data={"i": i}).ok
+    repo.commit("first segment committed")
+    with SessionLogger(repo.sessions) as logger:
+        assert logger.append_event("t", "tool_call", "codex", "x", data={"i": 2}).ok  # opens t+3.jsonl
+    segment = repo.sessions / "t+3.jsonl"
+    with open(segment, "ab") as out:
+        out.write(b'{"event_id":"evt_torn","timest')  # a writer killed mid-line
+    with SessionLogger(repo.sessions) as logger:
+        assert logger.append_event("t", "tool_call", "codex", "x", data={"i": 3}).ok
+        events = logger.read_session("t")
+        assert events.errors == []
+        assert [e["event_type"] for e in events] == ["tool_call"] * 3 + ["error", "tool_call"]
+        assert events[3]["data"]["length"] == len(b'{"event_id":"evt_torn","timest')
+        assert logger.verify_session("t").ok
+    assert list((repo.sessions / ".recovered").iterdir())
