@@ -19,8 +19,11 @@ if TYPE_CHECKING:
     from ._verify import Finding, VerifyReport, verify_file
     from .errors import ConfigError, GitError, SessionlogError, StorageError, UsageError
 
-# Names are imported on first use: the git hooks import a few submodules and
-# must not pay for the whole library on every commit.
+__version__ = "0.1.0"  # the distribution's version (pyproject.toml; a test keeps them equal)
+
+# Names are imported on first use: the git hooks and the agent hooks import a few submodules
+# of this package, so Python runs this file first on every commit and every tool call; importing
+# the library here would cost each of them ~100 ms (benchmarks/bench_hook.py).
 _WHERE = {
     "make_session_id": "_ids",
     "new_event_id": "_ids",
@@ -69,6 +72,7 @@ __all__ = [
     "StorageError",
     "UsageError",
     "VerifyReport",
+    "__version__",
     "builtin_schema",
     "line_digest",
     "load_schemas",

@@ -105,3 +105,11 @@ def _loaded_after(imports: str) -> str:
         "if m.startswith(('sessionlog.', 'orjson', 'jsonschema', 're2', 'argparse'))))"
     )
     return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_the_package_says_its_version() -> None:
+    import tomllib
+
+    import sessionlog
+
+    assert sessionlog.__version__ == tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
