@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _events import make_events
 
 from sessionlog import SessionLogger, verify_file
-from sessionlog._commitcheck import Checker
+from sessionlog.commits.check import Checker
 
 LOG = ".ai-agents/sessions/big.jsonl"
 

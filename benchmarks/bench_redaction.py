@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import NonInteractiveExampleWarning
 
 from sessionlog import SessionLogger
-from sessionlog._redact import Redactor, Rule, _compiled, _secret_span, load_rule_set, shannon_entropy
+from sessionlog.core.redact import Redactor, Rule, _compiled, _secret_span, load_rule_set, shannon_entropy
 
 TRANSCRIPTS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "transcripts"
 OLD_JWT = r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"  # the pattern issue 7 timed

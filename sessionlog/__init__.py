@@ -8,16 +8,16 @@ TYPE_CHECKING = False  # typing is not imported: the hook's fast path starts wit
 if TYPE_CHECKING:
     from typing import Any
 
-    from ._chain import line_digest
-    from ._ids import make_session_id, new_event_id
-    from ._logger import AppendResult, SessionLogger
-    from ._manage import CleanupItem, LogManager
-    from ._queries import DanglingReference, SessionEvents
-    from ._reader import ParseError
-    from ._redact import DEFAULT_SECRET_PATTERNS, Redactor, SecretPattern
-    from ._schema import SchemaError, SchemaSet, builtin_schema, load_schemas
-    from ._verify import Finding, VerifyReport, verify_file
-    from .errors import ConfigError, GitError, SessionlogError, StorageError, UsageError
+    from sessionlog.core.chain import line_digest
+    from sessionlog.core.ids import make_session_id, new_event_id
+    from sessionlog.core.logger import AppendResult, SessionLogger
+    from sessionlog.core.manage import CleanupItem, LogManager
+    from sessionlog.core.queries import DanglingReference, SessionEvents
+    from sessionlog.core.reader import ParseError
+    from sessionlog.core.redact import DEFAULT_SECRET_PATTERNS, Redactor, SecretPattern
+    from sessionlog.core.schema import SchemaError, SchemaSet, builtin_schema, load_schemas
+    from sessionlog.core.verify import Finding, VerifyReport, verify_file
+    from sessionlog.errors import ConfigError, GitError, SessionlogError, StorageError, UsageError
 
 __version__ = "0.1.0"  # the distribution's version (pyproject.toml; a test keeps them equal)
 
@@ -25,26 +25,26 @@ __version__ = "0.1.0"  # the distribution's version (pyproject.toml; a test keep
 # of this package, so Python runs this file first on every commit and every tool call; importing
 # the library here would cost each of them ~100 ms (benchmarks/bench_hook.py).
 _WHERE = {
-    "make_session_id": "_ids",
-    "new_event_id": "_ids",
-    "AppendResult": "_logger",
-    "SessionLogger": "_logger",
-    "CleanupItem": "_manage",
-    "LogManager": "_manage",
-    "DanglingReference": "_queries",
-    "SessionEvents": "_queries",
-    "ParseError": "_reader",
-    "DEFAULT_SECRET_PATTERNS": "_redact",
-    "SecretPattern": "_redact",
-    "SchemaError": "_schema",
-    "builtin_schema": "_schema",
-    "Finding": "_verify",
-    "VerifyReport": "_verify",
-    "verify_file": "_verify",
-    "line_digest": "_chain",
-    "Redactor": "_redact",
-    "SchemaSet": "_schema",
-    "load_schemas": "_schema",
+    "make_session_id": "core.ids",
+    "new_event_id": "core.ids",
+    "AppendResult": "core.logger",
+    "SessionLogger": "core.logger",
+    "CleanupItem": "core.manage",
+    "LogManager": "core.manage",
+    "DanglingReference": "core.queries",
+    "SessionEvents": "core.queries",
+    "ParseError": "core.reader",
+    "DEFAULT_SECRET_PATTERNS": "core.redact",
+    "SecretPattern": "core.redact",
+    "SchemaError": "core.schema",
+    "builtin_schema": "core.schema",
+    "Finding": "core.verify",
+    "VerifyReport": "core.verify",
+    "verify_file": "core.verify",
+    "line_digest": "core.chain",
+    "Redactor": "core.redact",
+    "SchemaSet": "core.schema",
+    "load_schemas": "core.schema",
     "ConfigError": "errors",
     "GitError": "errors",
     "SessionlogError": "errors",

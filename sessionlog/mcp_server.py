@@ -85,8 +85,8 @@ def build(agent: str, logger: SessionLogger | None = None) -> MCPServer:
         if from_env:
             return from_env
         try:
-            from ._git import toplevel
-            from ._repo_events import active_session
+            from sessionlog.commits.events import active_session
+            from sessionlog.git.exe import toplevel
 
             root = toplevel()
             active = active_session(root).get("session_id") if root is not None else None
@@ -210,7 +210,7 @@ def build(agent: str, logger: SessionLogger | None = None) -> MCPServer:
     ) -> Handed:
         """Hand the work to another agent, carrying the open commitments and recent failures forward;
         returns the session's brief for the next agent."""
-        from ._brief import build_brief, render_markdown
+        from sessionlog.export.brief import build_brief, render_markdown
 
         session = session_of(session_id)
         done = written(session, log.log_handoff(session, agent, to_agent, summary, source="mcp"))

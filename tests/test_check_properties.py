@@ -9,7 +9,7 @@ from gitrepo import Repo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sessionlog._commitcheck import Checker
+from sessionlog.commits.check import Checker
 
 mutations = st.one_of(
     st.tuples(st.just("flip"), st.integers(min_value=0), st.integers(min_value=1, max_value=255)),

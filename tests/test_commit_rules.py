@@ -326,7 +326,7 @@ def test_the_warm_checker_answers_later_commits_and_a_dead_or_stale_one_is_repla
     import subprocess
     import time
 
-    from sessionlog import _warm
+    from sessionlog import warm as _warm
 
     sock = repo.path / ".git" / "sessionlog" / "warm.sock"
     for _ in range(100):  # the fixture's commit started it
@@ -338,7 +338,7 @@ def test_the_warm_checker_answers_later_commits_and_a_dead_or_stale_one_is_repla
     repo.file("s1").write_bytes(raw)
     refused(repo, "committed line 1 was changed")  # answered by the warm checker
     repo.git("checkout", "HEAD", "--", ".ai-agents")
-    found = subprocess.run(["pgrep", "-f", f"sessionlog._warm {sock}"], capture_output=True, text=True, check=False)
+    found = subprocess.run(["pgrep", "-f", f"sessionlog.warm {sock}"], capture_output=True, text=True, check=False)
     for pid in found.stdout.split():
         os.kill(int(pid), signal.SIGKILL)  # dies, leaving its socket behind
     repo.log("s1", 1)

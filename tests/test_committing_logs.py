@@ -150,7 +150,7 @@ def test_a_clone_id_is_never_left_empty_by_a_full_disk(repo: Repo) -> None:
     script = (
         "import resource, signal, sys\n"
         "from pathlib import Path\n"
-        "from sessionlog._repo_events import clone_id\n"
+        "from sessionlog.commits.events import clone_id\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))\n"
         "try:\n    clone_id(Path(sys.argv[1]))\nexcept OSError as exc:\n    print('refused:', exc.errno)\n"

@@ -134,7 +134,7 @@ def test_torn_tail_recovery_leaves_a_record_wherever_it_is_killed(tmp_path: Path
         else "os.ftruncate = lambda *a: os._exit(9)"
     )
     child = (
-        "import os, sys\nimport sessionlog._store as st\n"
+        "import os, sys\nimport sessionlog.core.store as st\n"
         f"{kill}\n"
         "from sessionlog import SessionLogger\n"
         "SessionLogger(sys.argv[1], segments=False).append_event('s', 'tool_call', 'codex', 'after')\n"

@@ -11,7 +11,7 @@ import pytest
 from gitrepo import Repo
 
 from sessionlog import SessionLogger
-from sessionlog._warm import work_tree_of
+from sessionlog.git.discovery import work_tree_of
 
 STRANGER = 54321
 

@@ -234,7 +234,7 @@ def test_bad_agent_names_are_refused_where_they_enter_and_never_block_commits(re
 
 
 def test_branch_names_that_look_alike_get_their_own_logs_and_merge_cleanly(repo: Repo) -> None:
-    from sessionlog._repo_events import branch_slug
+    from sessionlog.commits.events import branch_slug
 
     names = ["feature/x", "feature-x", "feature_x", "ä", "ö", "a" * 90 + "1", "a" * 90 + "2"]
     assert len({branch_slug(n) for n in names}) == len(names)

@@ -234,7 +234,7 @@ def test_init_never_writes_through_a_planted_gitattributes_link(tmp_path: Path) 
 
 
 def test_every_secret_rule_runs_on_the_linear_time_engine() -> None:
-    from sessionlog._redact import _compiled, load_rule_set
+    from sessionlog.core.redact import _compiled, load_rule_set
 
     rules = load_rule_set().rules
     assert len(rules) > 200

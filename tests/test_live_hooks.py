@@ -320,7 +320,7 @@ def test_the_warm_daemon_serves_later_hooks_and_a_dead_one_is_replaced(repo: Rep
         "PostToolUse", tool_name="Bash", tool_input={"command": "b"}, tool_use_id="toolu_b", tool_response={}
     )
     assert run_hook(repo, second).returncode == 0
-    daemons = subprocess.run(["pgrep", "-f", f"sessionlog._warm {sock}"], capture_output=True, text=True, check=False)
+    daemons = subprocess.run(["pgrep", "-f", f"sessionlog.warm {sock}"], capture_output=True, text=True, check=False)
     pids = [int(p) for p in daemons.stdout.split()]
     assert len(pids) == 1
     os.kill(pids[0], signal.SIGKILL)  # dies, leaving its socket file behind

@@ -10,7 +10,7 @@ import tomllib
 import yaml
 from conftest import REPO
 
-from sessionlog._install import HOOKS, shim
+from sessionlog.setup.install import HOOKS, shim
 
 
 def test_every_hook_id_has_a_console_script_and_a_readme_entry() -> None:
@@ -62,7 +62,7 @@ def test_public_names_resolve_and_the_commit_hook_does_not_import_the_whole_libr
     # manager or the queries (each commit would pay for them).
     probe = (
         "import sys, sessionlog.hooks.check, sessionlog.hooks.prepare_commit_msg; "
-        "print(sorted(m for m in ('sessionlog._logger', 'sessionlog._manage', 'sessionlog._queries') "
+        "print(sorted(m for m in ('sessionlog.core.logger', 'sessionlog.core.manage', 'sessionlog.core.queries') "
         "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
@@ -70,8 +70,8 @@ def test_public_names_resolve_and_the_commit_hook_does_not_import_the_whole_libr
 
 
 def test_bundled_rules_json_is_the_toml_files_parsed() -> None:
-    """rules/bundled.json is what the hooks read; `python -m sessionlog._redact` regenerates it."""
-    from sessionlog._redact import BUNDLED_RULES, bundled_documents
+    """rules/bundled.json is what the hooks read; `python -m sessionlog.core.redact` regenerates it."""
+    from sessionlog.core.redact import BUNDLED_RULES, bundled_documents
 
     folder = REPO / "sessionlog" / "rules"
     assert bundled_documents() == {name: tomllib.loads((folder / name).read_text()) for name in BUNDLED_RULES}
@@ -79,23 +79,23 @@ def test_bundled_rules_json_is_the_toml_files_parsed() -> None:
 
 
 def test_the_readme_block_shapes_are_the_schemas() -> None:
-    from sessionlog._schema import BLOCKS_END, BLOCKS_START, blocks_markdown
+    from sessionlog.core.schema import BLOCKS_END, BLOCKS_START, blocks_markdown
 
     readme = (REPO / "README.md").read_text()
     section = readme[readme.index(BLOCKS_START) + len(BLOCKS_START) : readme.index(BLOCKS_END)]
-    assert section.strip() == blocks_markdown(), "run `python -m sessionlog._schema` to regenerate it"
+    assert section.strip() == blocks_markdown(), "run `python -m sessionlog.core.schema` to regenerate it"
 
 
 def test_the_agent_hook_fast_path_imports_only_the_standard_library() -> None:
     # `sessionlog hook` runs for every tool call: what the console script imports before handing
     # the payload to the warm daemon must stay this small (benchmarks/bench_hook.py)
     out = _loaded_after("from sessionlog.cli import main; from sessionlog.agents import client")
-    assert out == "['sessionlog._warm', 'sessionlog.agents', 'sessionlog.agents.client', 'sessionlog.cli']"
+    assert out == "['sessionlog.warm', 'sessionlog.agents', 'sessionlog.agents.client', 'sessionlog.cli']"
 
 
 def test_the_git_hook_shims_start_with_only_the_standard_library() -> None:
     out = _loaded_after("from sessionlog.hooks import fast")
-    assert out == "['sessionlog._warm', 'sessionlog.hooks', 'sessionlog.hooks.fast']"
+    assert out == "['sessionlog.warm', 'sessionlog.hooks', 'sessionlog.hooks.fast']"
 
 
 def _loaded_after(imports: str) -> str:

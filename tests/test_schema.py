@@ -7,7 +7,7 @@ import pytest
 from conftest import REPO, original
 
 from sessionlog import SessionLogger, builtin_schema, verify_file
-from sessionlog._schema import EventSchema, SchemaError, SchemaSet
+from sessionlog.core.schema import EventSchema, SchemaError, SchemaSet
 
 
 def test_packaged_schema_is_identical_to_top_level_copy() -> None:

@@ -44,7 +44,7 @@ def warm_up(repo: Repo) -> int:
     subprocess.run([*CHECK, "--bogus-flag-to-start-it"], cwd=repo.path, env=repo.env, capture_output=True, check=False)
     for _ in range(200):
         found = subprocess.run(
-            ["pgrep", "-f", f"sessionlog._warm {sock_of(repo)}"], capture_output=True, text=True, check=False
+            ["pgrep", "-f", f"sessionlog.warm {sock_of(repo)}"], capture_output=True, text=True, check=False
         ).stdout.split()
         if found and sock_of(repo).exists():
             return int(found[0])

@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ._shared import Importer, attempt_of, session_id_for, text_of
+from sessionlog.agents._shared import Importer, attempt_of, session_id_for, text_of
 
 AGENT = "claude_code"
 _STATUS = {"pending": "pending", "in_progress": "in_progress", "completed": "completed", "deleted": "cancelled"}

@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from ._shared import Importer, attempt_of, session_id_for, text_of
+from sessionlog.agents._shared import Importer, attempt_of, session_id_for, text_of
 
 AGENT = "codex"
 _EXIT = re.compile(r"Process exited with code (-?\d+)")

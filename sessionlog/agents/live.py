@@ -21,9 +21,8 @@ from typing import Any
 import orjson
 
 from sessionlog import SessionLogger
-
-from ._shared import append_mapped, attempt_of, session_id_for, text_of
-from .claude_code import todos_of
+from sessionlog.agents._shared import append_mapped, attempt_of, session_id_for, text_of
+from sessionlog.agents.claude_code import todos_of
 
 
 class Hook:
@@ -214,9 +213,9 @@ HANDLERS: dict[str, Callable[[Hook], None]] = {
 def _events_of(agent: str) -> dict[str, Callable[[Hook], None]]:
     """The events *agent* sends that are logged, with their handlers: the agent's own list."""
     if agent == "codex":
-        from .codex import hook_events
+        from sessionlog.agents.codex import hook_events
     else:
-        from .claude_code import hook_events
+        from sessionlog.agents.claude_code import hook_events
     return {name: HANDLERS[name] for name in hook_events()}
 
 
@@ -249,7 +248,7 @@ def run(agent: str, raw: bytes, *, base_dir: Path | None = None) -> list[str]:
 
 
 def hook_main(argv: list[str]) -> int:
-    """The warm runner's entry (``sessionlog._warm``): ``[agent]``, the payload read on stdin by the
+    """The warm runner's entry (``sessionlog.warm``): ``[agent]``, the payload read on stdin by the
     client already; log it, say problems on stderr, exit 0 whatever happens."""
     agent = argv[0] if argv else "?"
     try:

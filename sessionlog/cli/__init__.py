@@ -16,11 +16,11 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     if len(words) == 2 and words[0] == "hook" and words[1] in ("claude-code", "codex"):
-        from ..agents import client  # stdlib only: no parser, no logger
+        from sessionlog.agents import client  # stdlib only: no parser, no logger
 
         return client.main(words[1].replace("-", "_"))
-    from ..errors import run_command
-    from ._parser import build_parser
+    from sessionlog.cli._parser import build_parser
+    from sessionlog.errors import run_command
 
     parser = build_parser()
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 
-from .._logger import SessionLogger
-from ..errors import UsageError
+from sessionlog.core.logger import SessionLogger
+from sessionlog.errors import UsageError
 
 
 def out_json(value: Any) -> None:
@@ -37,7 +37,7 @@ def logger_of(args: argparse.Namespace) -> SessionLogger:
 
 
 def repo_root() -> Path:
-    from .. import _git
+    from sessionlog.git import exe as _git
 
     root = _git.toplevel()
     if root is None:

@@ -14,28 +14,28 @@ from typing import Any, TypeVar
 
 import orjson
 
-from .. import _git
-from .._archive import read_archive
-from .._brief import summary_of
-from .._commitcheck import MAX_SESSION_BYTES
-from .._ids import make_session_id
-from .._logger import SessionLogger
-from .._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SUFFIX, repo_schema_for
-from .._queries import failure_history, open_commitments
-from .._redact import Redactor, repo_redactor
-from .._report import render
-from .._schema import OPTIONAL_BLOCKS, SchemaSet, load_schemas
-from .._segments import segments, session_ids
-from .._types import Event
-from .._verify import Finding, VerifyReport, anchor_problem, verify_file, verify_segments
-from ..errors import EXIT_FINDINGS, EXIT_OK, NotFound, UsageError
-from ._common import dir_of, for_people, json_arg, logger_of, out_json, print_table
+from sessionlog.cli._common import dir_of, for_people, json_arg, logger_of, out_json, print_table
+from sessionlog.commits.check import MAX_SESSION_BYTES
+from sessionlog.core.archive import read_archive
+from sessionlog.core.ids import make_session_id
+from sessionlog.core.logger import SessionLogger
+from sessionlog.core.paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SUFFIX, repo_schema_for
+from sessionlog.core.queries import failure_history, open_commitments
+from sessionlog.core.redact import Redactor, repo_redactor
+from sessionlog.core.report import render
+from sessionlog.core.schema import OPTIONAL_BLOCKS, SchemaSet, load_schemas
+from sessionlog.core.segments import segments, session_ids
+from sessionlog.core.types import Event
+from sessionlog.core.verify import Finding, VerifyReport, anchor_problem, verify_file, verify_segments
+from sessionlog.errors import EXIT_FINDINGS, EXIT_OK, NotFound, UsageError
+from sessionlog.export.brief import summary_of
+from sessionlog.git import exe as _git
 
 _T = TypeVar("_T")
 
 
 def demo(args: argparse.Namespace) -> int:
-    from .._demo import run_demo
+    from sessionlog.cli.demo import run_demo
 
     return run_demo(dir_of(args))
 
@@ -397,8 +397,8 @@ def session_id(args: argparse.Namespace) -> int:
 
 def import_transcripts(args: argparse.Namespace) -> int:
     """Import Claude Code or Codex transcripts; print what was written and what was not."""
-    from ..agents.claude_code import ClaudeCodeImporter
-    from ..agents.codex import CodexImporter
+    from sessionlog.agents.claude_code import ClaudeCodeImporter
+    from sessionlog.agents.codex import CodexImporter
 
     kind = ClaudeCodeImporter if args.agent == "claude-code" else CodexImporter
     with logger_of(args) as logger:
@@ -439,7 +439,7 @@ def show(args: argparse.Namespace) -> int:
 
 def hook(args: argparse.Namespace) -> int:
     """An agent's hook: its payload on stdin becomes events; nothing on stdout, always exit 0."""
-    from ..agents import client
+    from sessionlog.agents import client
 
     return client.main("claude_code" if args.agent == "claude-code" else "codex")
 
@@ -447,7 +447,7 @@ def hook(args: argparse.Namespace) -> int:
 def mcp(args: argparse.Namespace) -> int:
     """Serve the log over MCP (stdio) for an agent."""
     try:
-        from ..mcp_server import main as serve
+        from sessionlog.mcp_server import main as serve
     except ImportError as exc:
         raise UsageError(f"the MCP server needs the mcp extra: pip install 'agent-sessionlog[mcp]' ({exc})") from exc
     if args.dir:
@@ -457,7 +457,7 @@ def mcp(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace) -> int:
     """The handoff brief of a session: Markdown for people and agents, or the same content as JSON."""
-    from .._brief import build_brief, render_markdown
+    from sessionlog.export.brief import build_brief, render_markdown
 
     logger = logger_of(args)
     _known(logger, args.session)
@@ -473,13 +473,13 @@ def export_otel(args: argparse.Namespace) -> int:
     """Send sessions to an OTLP/HTTP collector as traces; by default only those that changed
     since the last export from this clone (remembered in the git directory)."""
     try:
-        from .. import otel
+        from sessionlog.export import otel
     except ImportError as exc:
         raise UsageError(
             f"the OpenTelemetry export needs the otel extra: pip install 'agent-sessionlog[otel]' ({exc})"
         ) from exc
-    from .._queries import parse_instant
-    from .._warm import git_dir
+    from sessionlog.core.queries import parse_instant
+    from sessionlog.git.discovery import git_dir
 
     if args.since:
         parse_instant(args.since, what="--since")  # a usage error, before anything is read or sent

@@ -37,9 +37,9 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .._report import FORMATS, default_format
-    from .._schema import OPTIONAL_BLOCKS
-    from . import _logs
+    from sessionlog.cli import _logs
+    from sessionlog.core.report import FORMATS, default_format
+    from sessionlog.core.schema import OPTIONAL_BLOCKS
 
     parser = argparse.ArgumentParser(
         prog="sessionlog",
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_reading_commands(sub: Any) -> None:
-    from . import _logs
+    from sessionlog.cli import _logs
 
     p = sub.add_parser("sessions", help="every live session: agents, events, activity, open commitments, failures")
     _output(p, ("text", "json"), "text", "a table for people, or JSON")
@@ -171,7 +171,7 @@ def _add_reading_commands(sub: Any) -> None:
 
 
 def _add_storage_commands(sub: Any) -> None:
-    from . import _storage
+    from sessionlog.cli import _storage
 
     p = sub.add_parser("archive", help="archive chosen sessions, or those whose last event is older than N days")
     p.add_argument("sessions", nargs="*", metavar="SESSION", help="sessions to archive now")
@@ -189,8 +189,8 @@ def _add_storage_commands(sub: Any) -> None:
 
 
 def _add_git_commands(sub: Any) -> None:
-    from .._report import FORMATS, default_format
-    from . import _repo, _storage
+    from sessionlog.cli import _repo, _storage
+    from sessionlog.core.report import FORMATS, default_format
 
     p = sub.add_parser(
         "ci", help="check session logs over a commit range: every commit against each parent (merges too)"

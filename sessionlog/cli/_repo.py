@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .._report import render
-from ..errors import EXIT_FINDINGS, EXIT_OK, UsageError
-from ._common import logger_of, repo_root
+from sessionlog.cli._common import logger_of, repo_root
+from sessionlog.core.report import render
+from sessionlog.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 
 def ci(args: argparse.Namespace) -> int:
-    from .. import _git
-    from .._commitcheck import Checker
+    from sessionlog.commits.check import Checker
+    from sessionlog.git import exe as _git
 
     root = repo_root()
     if _git.rev_parse(args.head, cwd=root) is None:
@@ -33,7 +33,8 @@ def ci(args: argparse.Namespace) -> int:
 
 
 def handoff(args: argparse.Namespace) -> int:
-    from .. import _git, _repo_events
+    from sessionlog.commits import events as _repo_events
+    from sessionlog.git import exe as _git
 
     session = args.session
     if session is None:
@@ -53,7 +54,7 @@ def handoff(args: argparse.Namespace) -> int:
 
 
 def commits(args: argparse.Namespace) -> int:
-    from .. import _git
+    from sessionlog.git import exe as _git
 
     for sha, subject in _git.commits_with_trailer("Sessionlog-Session", args.session, rev=args.rev, cwd=repo_root()):
         print(f"{sha} {subject}")
@@ -61,7 +62,7 @@ def commits(args: argparse.Namespace) -> int:
 
 
 def install_hooks(args: argparse.Namespace) -> int:
-    from .._install import install, set_up_repository
+    from sessionlog.setup.install import install, set_up_repository
 
     root = repo_root()
     lines, installed = install(root, force=args.force)
@@ -73,8 +74,8 @@ def install_hooks(args: argparse.Namespace) -> int:
 
 def revert(args: argparse.Namespace) -> int:
     """``git revert`` of the code only: the session logs stay as HEAD has them, then commit (hooks run)."""
-    from .. import _git
-    from .._paths import SESSIONS_DIR
+    from sessionlog.core.paths import SESSIONS_DIR
+    from sessionlog.git import exe as _git
 
     root = repo_root()
     if _git.rev_parse(args.commit, cwd=root) is None:
@@ -99,7 +100,7 @@ def revert(args: argparse.Namespace) -> int:
 
 
 def init(args: argparse.Namespace) -> int:
-    from .._install import (
+    from sessionlog.setup.install import (
         FRAMEWORK_CONFIG,
         TRAILER_HOOK,
         install,
@@ -143,8 +144,8 @@ def init(args: argparse.Namespace) -> int:
 
 
 def activate(args: argparse.Namespace) -> int:
-    from .._ids import agent_error, session_id_error
-    from .._repo_events import set_active
+    from sessionlog.commits.events import set_active
+    from sessionlog.core.ids import agent_error, session_id_error
 
     if args.session is None:
         set_active(repo_root(), None, None)
@@ -159,7 +160,7 @@ def activate(args: argparse.Namespace) -> int:
 
 
 def flush(args: argparse.Namespace) -> int:
-    from .._repo_events import flush
+    from sessionlog.commits.events import flush
 
     # Commits are logged by the commit hook, which commits the branch's log at once: written here,
     # that tracked file would stay staged, and git refuses to switch away from it.

@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from .._manage import LogManager
-from .._paths import default_sessions_dir, repo_schema_for
-from ..errors import EXIT_FINDINGS, EXIT_OK, UsageError
-from ._common import dir_of, out_json
+from sessionlog.cli._common import dir_of, out_json
+from sessionlog.core.manage import LogManager
+from sessionlog.core.paths import default_sessions_dir, repo_schema_for
+from sessionlog.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 
 def archive(args: argparse.Namespace) -> int:
@@ -50,7 +50,7 @@ def stats(args: argparse.Namespace) -> int:
 
 
 def migrate(args: argparse.Namespace) -> int:
-    from .._schema import migrate_schema_file
+    from sessionlog.core.schema import migrate_schema_file
 
     sessions = Path(args.dir) if args.dir else default_sessions_dir()
     schema = repo_schema_for(sessions)

@@ -18,12 +18,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import _git, _repo_events
-from .._commitcheck import Checker
-from .._report import FORMATS, default_format, render
-from .._verify import Finding
-from .._warm import CALLER_PID  # the hook process's parent, which the warm runner passes on
-from ..errors import EXIT_FINDINGS, EXIT_OK, UsageError, run_command
+from sessionlog.commits import events as _repo_events
+from sessionlog.commits.check import Checker
+from sessionlog.core.report import FORMATS, default_format, render
+from sessionlog.core.verify import Finding
+from sessionlog.errors import EXIT_FINDINGS, EXIT_OK, UsageError, run_command
+from sessionlog.git import exe as _git
+from sessionlog.warm import CALLER_PID  # the hook process's parent, which the warm runner passes on
 
 
 def _pre_push_ranges(stdin: str) -> list[tuple[str | None, str]]:

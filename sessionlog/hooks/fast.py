@@ -3,7 +3,7 @@ the ``sessionlog-check`` console script the pre-commit framework calls.
 
 The commit check runs at every commit, so this module imports only the standard library and
 hands ``sessionlog-check`` with this process's arguments, working folder, environment and stdin
-to the warm runner (``sessionlog._warm``), which runs it in a warm helper or, where none takes it
+to the warm runner (``sessionlog.warm``), which runs it in a warm helper or, where none takes it
 in time, here, with the same answer either way.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from .._warm import run
+from sessionlog.warm import run
 
 
 def main(argv: list[str]) -> int:

@@ -13,8 +13,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import _git, _repo_events
-from ..errors import run_command
+from sessionlog.commits import events as _repo_events
+from sessionlog.errors import run_command
+from sessionlog.git import exe as _git
 
 
 def main(argv: Sequence[str] | None = None) -> int:

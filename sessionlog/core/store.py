@@ -24,11 +24,11 @@ from typing import NamedTuple
 
 import orjson
 
-from . import _git
-from ._chain import chain_line, line_digest
-from ._paths import RECOVERED_DIR
-from ._segments import Place, index_stamp, old_spool, parse_name, segment_name, segments
-from .errors import StorageError
+from sessionlog.core.chain import chain_line, line_digest
+from sessionlog.core.paths import RECOVERED_DIR
+from sessionlog.core.segments import Place, index_stamp, old_spool, parse_name, segment_name, segments
+from sessionlog.errors import StorageError
+from sessionlog.git import exe as _git
 
 _CHUNK = 1 << 16
 

@@ -9,7 +9,7 @@ from typing import TextIO
 
 import orjson
 
-from ._verify import Finding, printable
+from sessionlog.core.verify import Finding, printable
 
 FORMATS = ("text", "github", "json")
 

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import quote
 
-from ._paths import SUFFIX
-from ._warm import work_tree_of
+from sessionlog.core.paths import SUFFIX
+from sessionlog.git.discovery import work_tree_of
 
 SEP = "+"  # never in a session id, so a segment name is unambiguous
 STATE_DIR = Path("sessionlog", "segments")

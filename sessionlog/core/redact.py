@@ -31,8 +31,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from ._jsonpath import json_path
-from .errors import ConfigError
+from sessionlog.core.jsonpath import json_path
+from sessionlog.errors import ConfigError
 
 
 class SecretPattern(NamedTuple):
@@ -50,7 +50,7 @@ class SecretPattern(NamedTuple):
 DEFAULT_SECRET_PATTERNS: tuple[SecretPattern, ...] = ()
 
 BUNDLED_RULES = ("gitleaks.toml", "sessionlog.toml")
-_RULES_DIR = Path(__file__).parent / "rules"
+_RULES_DIR = Path(__file__).parents[1] / "rules"
 
 # Keys whose value is a secret whatever it holds: the last word of the key, in any of
 # snake_case, kebab-case, dotted or camelCase, is one of these.
@@ -162,7 +162,7 @@ def read_toml(text: str, origin: str) -> dict[str, Any]:
 
 def bundled_documents() -> dict[str, Any]:
     """The bundled rule files as parsed documents. They are read from ``rules/bundled.json``,
-    which ``python -m sessionlog._redact`` regenerates from the TOML files (parsing 3,000
+    which ``python -m sessionlog.core.redact`` regenerates from the TOML files (parsing 3,000
     lines of TOML would cost every commit ~30 ms)."""
     return dict(orjson.loads((_RULES_DIR / "bundled.json").read_bytes()))
 
@@ -650,7 +650,7 @@ if __name__ == "__main__":
 
 def repo_redactor(sessions_dir: Path, patterns: Iterable[SecretPattern] = ()) -> Redactor:
     """The redactor for a sessions folder: the bundled rules and the repository's own."""
-    from ._paths import repo_rules_for
+    from sessionlog.core.paths import repo_rules_for
 
     own = repo_rules_for(sessions_dir)
     return Redactor(tuple(patterns), rule_files=[own] if own.is_file() else [])

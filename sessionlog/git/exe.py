@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import GitError
+from sessionlog.errors import GitError
 
 
 def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -31,12 +31,12 @@ from urllib.parse import quote
 
 import orjson
 
-from . import _git
-from ._ids import agent_error, session_id_error, utc_now
-from .errors import GitError
+from sessionlog.core.ids import agent_error, session_id_error, utc_now
+from sessionlog.errors import GitError
+from sessionlog.git import exe as _git
 
 if TYPE_CHECKING:
-    from ._logger import SessionLogger
+    from sessionlog.core.logger import SessionLogger
 
 CLONE_ID = "sessionlog/clone-id"
 TRAILERS = "sessionlog/trailers"  # per work tree: what the trailer shim adds
@@ -328,7 +328,7 @@ def log_new_commits(root: Path, logger: SessionLogger) -> list[str]:
 def _commit_events(root: Path, infos: dict[str, _git.CommitInfo], sha: str, branch: str | None) -> list[dict[str, Any]]:
     """A ``state_change`` for commit *sha*, and a handoff when its agent differs from its first
     parent's; *infos* holds both commits."""
-    from ._logger import handoff_data  # already imported by the caller's logger
+    from sessionlog.core.logger import handoff_data  # already imported by the caller's logger
 
     info = infos.get(sha) or _git.commit_info(sha, cwd=root)
     files = _git.files_touched(info.sha, info.parents, cwd=root)
@@ -369,10 +369,10 @@ def flush(root: Path, *, stage: bool = True, log_commits: bool = True) -> tuple[
 
     Returns the files staged (or, without *stage*, pending) and the problems met.
     """
-    from ._logger import SessionLogger  # deferred: a commit that needs nothing skips the import
-    from ._paths import SESSIONS_DIR
-    from ._segments import parse_name, place_of
-    from ._store import close_segments, move_old_spool
+    from sessionlog.core.logger import SessionLogger  # deferred: a commit that needs nothing skips the import
+    from sessionlog.core.paths import SESSIONS_DIR
+    from sessionlog.core.segments import parse_name, place_of
+    from sessionlog.core.store import close_segments, move_old_spool
 
     folder = root / SESSIONS_DIR
     problems: list[str] = []

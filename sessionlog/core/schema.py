@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ._jsonpath import json_path, unrepresentable
-from .errors import ConfigError
+from sessionlog.core.jsonpath import json_path, unrepresentable
+from sessionlog.errors import ConfigError
 
 SCHEMA_RESOURCE = "session-event.schema.json"
 # The event's optional blocks, in the order append_event takes them.
@@ -34,7 +34,7 @@ def builtin_schema() -> dict[str, Any]:
     """Return the schema shipped inside the package."""
     # A plain path, not importlib.resources: it costs hooks ~7 ms of imports, and
     # the package is always installed as files (hatch builds no zipped wheels).
-    text = (Path(__file__).parent / "schemas" / SCHEMA_RESOURCE).read_text("utf-8")
+    text = (Path(__file__).parents[1] / "schemas" / SCHEMA_RESOURCE).read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -250,7 +250,7 @@ def migrate_schema_file(path: Path) -> list[str]:
     return [f"{path}: event_id pattern {ORIGINAL_ID_PATTERN} widened to {wide} ({len(old)} place(s))"]
 
 
-BLOCKS_START = "<!-- optional blocks: generated from the schema by `python -m sessionlog._schema`; do not edit -->"
+BLOCKS_START = "<!-- optional blocks: generated from the schema by `python -m sessionlog.core.schema`; do not edit -->"
 BLOCKS_END = "<!-- end of optional blocks -->"
 
 
@@ -292,4 +292,4 @@ def _write_blocks_into_readme(readme: Path) -> None:
 
 
 if __name__ == "__main__":
-    _write_blocks_into_readme(Path(__file__).resolve().parents[1] / "README.md")
+    _write_blocks_into_readme(Path(__file__).resolve().parents[2] / "README.md")

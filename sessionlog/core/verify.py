@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from . import _git
-from ._chain import chain_problem
-from ._reader import NotASessionFile, ParseError, decode_line, iter_lines, open_session_file
-from ._redact import Redactor
-from ._schema import SchemaSet
-from ._segments import parse_name
-from .errors import GitError
+from sessionlog.core.chain import chain_problem
+from sessionlog.core.reader import NotASessionFile, ParseError, decode_line, iter_lines, open_session_file
+from sessionlog.core.redact import Redactor
+from sessionlog.core.schema import SchemaSet
+from sessionlog.core.segments import parse_name
+from sessionlog.errors import GitError
+from sessionlog.git import exe as _git
 
 MAX_FINDINGS = 50  # per file
 

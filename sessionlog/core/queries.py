@@ -9,9 +9,9 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from ._reader import ParseError, decode_line
-from ._types import Event
-from .errors import UnknownEvent, UsageError
+from sessionlog.core.reader import ParseError, decode_line
+from sessionlog.core.types import Event
+from sessionlog.errors import UnknownEvent, UsageError
 
 _CANONICAL = "%Y-%m-%dT%H:%M:%S.%fZ"
 CLOSED_STATUSES = frozenset({"completed", "cancelled"})

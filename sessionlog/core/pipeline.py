@@ -12,9 +12,9 @@ from typing import Any
 
 import orjson
 
-from ._jsonpath import unrepresentable
-from ._redact import Redactor
-from ._schema import SchemaSet
+from sessionlog.core.jsonpath import unrepresentable
+from sessionlog.core.redact import Redactor
+from sessionlog.core.schema import SchemaSet
 
 CHAIN_ROOM = 90  # bytes the chain fields (",seq":N,"prev":"sha256:...") add to a line
 

@@ -6,8 +6,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from ._logger import SessionLogger
-from ._manage import LogManager
+from sessionlog.core.logger import SessionLogger
+from sessionlog.core.manage import LogManager
 
 
 def run_demo(base_dir: Path | None = None, *, echo: Callable[[str], None] = print) -> int:

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import orjson
 
-from . import _git
-from ._archive import gunzip_bounded
-from ._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SESSIONS_DIR, SUFFIX, repo_rules_for, repo_schema_for
-from ._reader import iter_lines
-from ._redact import Redactor, repo_redactor
-from ._schema import SchemaSet, load_schemas
-from ._verify import Finding, LineChecker, first_line_of, session_id_of
-from .errors import GitError
+from sessionlog.core.archive import gunzip_bounded
+from sessionlog.core.paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SESSIONS_DIR, SUFFIX, repo_rules_for, repo_schema_for
+from sessionlog.core.reader import iter_lines
+from sessionlog.core.redact import Redactor, repo_redactor
+from sessionlog.core.schema import SchemaSet, load_schemas
+from sessionlog.core.verify import Finding, LineChecker, first_line_of, session_id_of
+from sessionlog.errors import GitError
+from sessionlog.git import exe as _git
 
 REGULAR_MODES = frozenset({"100644", "100755"})
 # A committed session log, or an archive once expanded, is read whole; nothing larger is

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import _git
+from sessionlog.git import exe as _git
 
 # The layout, in one place: <top>/.ai-agents/sessions/<id>.jsonl, archived as
 # archive/<id>.jsonl.gz (or a plain archive/<id>.jsonl, as the original wrote them),

@@ -13,17 +13,18 @@ from typing import Any
 
 import orjson
 
-from . import _pipeline, _queries
-from ._ids import new_event_id, session_id_error, utc_now
-from ._paths import SUFFIX, default_sessions_dir, repo_schema_for
-from ._reader import ParseError, decode_line, gc_paused, iter_lines, open_session_file
-from ._redact import DEFAULT_SECRET_PATTERNS, SecretPattern, repo_redactor
-from ._schema import OPTIONAL_BLOCKS, SchemaError, SchemaSet, load_schemas
-from ._segments import Place, place_of, segments, session_ids
-from ._store import AppendError, SessionFile
-from ._types import Event
-from ._verify import VerifyReport, verify_file, verify_segments
-from .errors import UsageError
+from sessionlog.core import pipeline as _pipeline
+from sessionlog.core import queries as _queries
+from sessionlog.core.ids import new_event_id, session_id_error, utc_now
+from sessionlog.core.paths import SUFFIX, default_sessions_dir, repo_schema_for
+from sessionlog.core.reader import ParseError, decode_line, gc_paused, iter_lines, open_session_file
+from sessionlog.core.redact import DEFAULT_SECRET_PATTERNS, SecretPattern, repo_redactor
+from sessionlog.core.schema import OPTIONAL_BLOCKS, SchemaError, SchemaSet, load_schemas
+from sessionlog.core.segments import Place, place_of, segments, session_ids
+from sessionlog.core.store import AppendError, SessionFile
+from sessionlog.core.types import Event
+from sessionlog.core.verify import VerifyReport, verify_file, verify_segments
+from sessionlog.errors import UsageError
 
 DEFAULT_MAX_EVENT_BYTES = 1 << 20
 _MAX_OPEN_FILES = 32

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import _git
-from .errors import ConfigError, GitError, StorageError, UsageError
+from sessionlog.errors import ConfigError, GitError, StorageError, UsageError
+from sessionlog.git import exe as _git
 
 MARKER = "# sessionlog hook shim"
 HOOKS = {
@@ -124,7 +124,7 @@ def install(root: Path, *, hooks: Sequence[str] = tuple(HOOKS), force: bool = Fa
 
 def set_up_repository(root: Path) -> list[str]:
     """Keep git from rewriting line endings in session logs, and start logging commits from now."""
-    from ._repo_events import mark_logged
+    from sessionlog.commits.events import mark_logged
 
     done = []
     attributes = root / ".gitattributes"

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-from ._paths import ARCHIVE_SUFFIX
+from sessionlog.core.paths import ARCHIVE_SUFFIX
 
 _CHUNK = 1 << 20
 

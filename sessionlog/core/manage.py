@@ -15,12 +15,12 @@ from typing import Any
 
 import orjson
 
-from ._archive import read_archive
-from ._ids import session_id_error
-from ._paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SUFFIX, default_sessions_dir
-from ._queries import parse_instant
-from ._segments import place_of, segment_files, segments, session_ids
-from ._store import AppendError, count_newlines, fsync_dir, last_line, line_start, real_folder
+from sessionlog.core.archive import read_archive
+from sessionlog.core.ids import session_id_error
+from sessionlog.core.paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SUFFIX, default_sessions_dir
+from sessionlog.core.queries import parse_instant
+from sessionlog.core.segments import place_of, segment_files, segments, session_ids
+from sessionlog.core.store import AppendError, count_newlines, fsync_dir, last_line, line_start, real_folder
 
 log = logging.getLogger("sessionlog")
 

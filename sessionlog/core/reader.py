@@ -14,8 +14,8 @@ from typing import BinaryIO
 
 import orjson
 
-from ._types import Event
-from .errors import StorageError
+from sessionlog.core.types import Event
+from sessionlog.errors import StorageError
 
 _BUFFER = 1 << 20
 

@@ -1,0 +1,1 @@
+"""What leaves the log for elsewhere: the handoff brief and OpenTelemetry traces."""
