@@ -23,7 +23,8 @@ from pathlib import Path
 import anyio
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
-from sessionlog import SessionLogger, otel
+from sessionlog import SessionLogger
+from sessionlog.export import otel
 
 
 async def mcp_round_trips(repo: Path, calls: int) -> tuple[list[float], list[float]]:
