@@ -53,10 +53,10 @@ def test_verify_clean_legacy_and_broken_files(tmp_path: Path, capsys: pytest.Cap
     edited = bad
     edited.write_bytes(lines[0].replace(b'"i":0', b'"i":9') + lines[1] + lines[2])
     assert main(["verify", "-o", "json", str(edited)]) == 1
-    report = json.loads(capsys.readouterr().out)
-    assert report[0]["ok"] is False
-    assert report[0]["findings"][0]["line"] == 2
-    assert "prev does not match the previous line" in report[0]["findings"][0]["message"]
+    report = json.loads(capsys.readouterr().out)  # the one report shape, as ci and the hook write it
+    assert report["ok"] is False and report["files"][0]["ok"] is False
+    assert report["findings"][0]["line"] == 2 and report["findings"][0]["path"] == str(edited)
+    assert "prev does not match the previous line" in report["findings"][0]["message"]
 
 
 def test_verify_reports_schema_and_parse_errors_with_locations(

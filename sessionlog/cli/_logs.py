@@ -62,18 +62,8 @@ def verify(args: argparse.Namespace) -> int:
         report = _verify_one(path, session, schemas_for(path), repo_redactor(folder), anchor)
         reports.append(report)
     if args.output == "json":
-        out_json(
-            [
-                {
-                    "path": r.path,
-                    "ok": r.ok,
-                    "events": r.events,
-                    "unchained": r.unchained,
-                    "findings": [{"line": f.line, "message": f.message} for f in r.findings],
-                }
-                for r in reports
-            ]
-        )
+        files = [{"path": r.path, "ok": r.ok, "events": r.events, "unchained": r.unchained} for r in reports]
+        render([f for r in reports for f in r.findings], "json", files=files)
     else:
         findings = [f for r in reports for f in r.findings]
         if args.output == "text" and for_people():

@@ -62,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--schema", help="an extra schema to apply on top of the built-in one")
     _output(
-        p, FORMATS, default_format(), "text (path:LINE: message), github (annotations) or json (one report per file)"
+        p,
+        FORMATS,
+        default_format(),
+        "text (path:LINE: message), github (annotations) or json (the findings, and each file checked)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no legacy notes and no verdict line, for scripts")
     p.add_argument(

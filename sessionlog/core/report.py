@@ -23,11 +23,23 @@ def _escape(text: str, *, property_value: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
 
 
-def render(findings: Sequence[Finding], fmt: str, out: TextIO | None = None) -> None:
+def render(
+    findings: Sequence[Finding],
+    fmt: str,
+    out: TextIO | None = None,
+    *,
+    files: Sequence[dict[str, object]] | None = None,
+) -> None:
+    """The one report shape of the hook, ``ci`` and ``verify``: ``path:LINE: message`` lines,
+    GitHub annotations, or ``{"ok", "findings": [{"path", "line", "message"}]}`` (with *files*,
+    what was checked per file, as ``"files"``)."""
     out = out or sys.stdout  # looked up now: callers may have redirected it
     if fmt == "json":
         rows = [{"path": printable(f.path), "line": f.line or None, "message": f.message} for f in findings]
-        out.write(orjson.dumps({"ok": not findings, "findings": rows}, option=orjson.OPT_INDENT_2).decode() + "\n")
+        document: dict[str, object] = {"ok": not findings, "findings": rows}
+        if files is not None:
+            document["files"] = list(files)
+        out.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     for f in findings:
         if fmt == "github":
