@@ -371,8 +371,7 @@ def flush(root: Path, *, stage: bool = True, log_commits: bool = True) -> tuple[
     """
     from sessionlog.core.logger import SessionLogger  # deferred: a commit that needs nothing skips the import
     from sessionlog.core.paths import SESSIONS_DIR
-    from sessionlog.core.segments import parse_name, place_of
-    from sessionlog.core.store import close_segments, move_old_spool
+    from sessionlog.core.segments import close_segments, move_old_spool, parse_name, place_of
 
     folder = root / SESSIONS_DIR
     problems: list[str] = []

@@ -20,7 +20,7 @@ from sessionlog.core.paths import SUFFIX, default_sessions_dir, repo_schema_for
 from sessionlog.core.reader import ParseError, decode_line, gc_paused, iter_lines, open_session_file
 from sessionlog.core.redact import DEFAULT_SECRET_PATTERNS, SecretPattern, repo_redactor
 from sessionlog.core.schema import OPTIONAL_BLOCKS, SchemaError, SchemaSet, load_schemas
-from sessionlog.core.segments import Place, place_of, segments, session_ids
+from sessionlog.core.segments import Place, SegmentedFile, place_of, segments, session_ids
 from sessionlog.core.store import AppendError, SessionFile
 from sessionlog.core.types import Event
 from sessionlog.core.verify import VerifyReport, verify_file, verify_segments
@@ -363,7 +363,12 @@ class SessionLogger:
     def _file(self, session_id: str) -> SessionFile:
         handle = self._files.get(session_id)
         if handle is None:
-            handle = SessionFile(self.session_path(session_id), session_id, self.place, tail=self._tail_mode)
+            path = self.session_path(session_id)
+            handle = (
+                SessionFile(path, session_id)
+                if self.place is None
+                else SegmentedFile(path, session_id, self.place, tail=self._tail_mode)
+            )
             self._files[session_id] = handle
             while len(self._files) > _MAX_OPEN_FILES:  # close the longest-open file
                 self._files.popitem(last=False)[1].close()
