@@ -192,33 +192,15 @@ _CORPUS_AND_COST = r"""
 import json, statistics, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from leak_corpus import LEAKS
+from leak_corpus import LEAKS, leaked
 from sessionlog import SessionLogger
 caught = total = 0
 with tempfile.TemporaryDirectory() as tmp:
     logger = SessionLogger(Path(tmp), redact=True)
     for n, (printed, secrets) in enumerate(LEAKS):
         logger.append_event(f"c{n}", "tool_call", "codex", "Bash", data={"output": printed})
-        raw = (Path(tmp) / f"c{n}.jsonl").read_text()
-        def strings_in(value):
-            if isinstance(value, str):
-                return [value]
-            if isinstance(value, dict):
-                return [x for k, v in value.items() for x in (k, *strings_in(v))]
-            if isinstance(value, list):
-                return [x for v in value for x in strings_in(v)]
-            return []
-        strings = [raw, *strings_in(json.loads(raw))]
-        import base64, re
-        for text in list(strings):
-            for run in re.findall(r"[A-Za-z0-9+/]{24,}={0,2}", text):
-                try:
-                    strings.append(base64.b64decode(run + "=" * (-len(run) % 4)).decode("utf-8", "replace"))
-                except Exception:
-                    pass
-        for secret in secrets:
-            total += 1
-            caught += not any(secret in s for s in strings)
+        total += len(secrets)
+        caught += len(secrets) - len(leaked((Path(tmp) / f"c{n}.jsonl").read_text(), secrets))
 events = {
     "ordinary event": {"command": "pytest -q tests/", "output": "collected 120 items; 120 passed in 3.2s"},
     "16 KB tool output": {"command": "cat log", "output": ("INFO request served in 12 ms token_count=3 " * 400)[:16000]},

@@ -10,7 +10,9 @@ Every value here is made up; none is a live credential.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+import re
 
 _R = "q7Xk2Lm9Pz4Rt8Vw3Ny6Bc1Hd5Jf0Gs"  # high-entropy filler, as real tokens are
 _KEY_LINES = [
@@ -77,3 +79,31 @@ LEAKS: list[tuple[str, list[str]]] = [
     ("GITHUB_TOKEN=ghp_shortbut8", ["ghp_shortbut8"]),
     ('"client_secret": "GOCSPX-' + _R[:28] + '"', ["GOCSPX-" + _R[:28]]),
 ]
+
+
+def leaked(line: str, secrets: list[str]) -> list[str]:
+    """Those of *secrets* that a written line still holds: in its bytes, in any string once the
+    JSON is decoded, or in what a base64 run in such a string decodes to."""
+    strings = [line, *_strings_in(json.loads(line))]
+    strings += [decoded for text in list(strings) for decoded in _base64_decoded(text)]
+    return [secret for secret in secrets if any(secret in text for text in strings)]
+
+
+def _strings_in(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (k, *_strings_in(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings_in(v)]
+    return []
+
+
+def _base64_decoded(text: str) -> list[str]:
+    out = []
+    for run in re.findall(r"[A-Za-z0-9+/]{24,}={0,2}", text):
+        try:
+            out.append(base64.b64decode(run + "=" * (-len(run) % 4)).decode("utf-8", "replace"))
+        except (binascii.Error, ValueError):
+            continue
+    return out

@@ -354,7 +354,7 @@ def test_a_malformed_rules_file_fails_the_hook_and_ci_as_a_finding_not_a_crash(t
 
 
 def test_realistic_leak_shapes_never_reach_disk(sessions_dir: Path) -> None:
-    from leak_corpus import LEAKS
+    from leak_corpus import LEAKS, leaked
 
     missed = []
     with SessionLogger(sessions_dir) as logger:
@@ -362,36 +362,8 @@ def test_realistic_leak_shapes_never_reach_disk(sessions_dir: Path) -> None:
             session = f"leak{number}"
             result = logger.append_event(session, "tool_call", "claude_code", "Bash", data={"output": printed})
             assert result.ok, result.error
-            raw = logger.session_path(session).read_text()
-            strings = _strings_in(json.loads(raw))
-            views = [raw, *strings, *(d for text in strings for d in _base64_decoded(text))]
-            missed += [(number, s) for s in secrets if any(s in view for view in views)]
+            missed += [(number, s) for s in leaked(logger.session_path(session).read_text(), secrets)]
     assert missed == []
-
-
-def _strings_in(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (k, *_strings_in(v))]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings_in(v)]
-    return []
-
-
-def _base64_decoded(text: str) -> list[str]:
-    """What every base64 run in *text* decodes to (a leak hidden by `base64 .env` is still a leak)."""
-    import base64
-    import binascii
-    import re
-
-    out = []
-    for run in re.findall(r"[A-Za-z0-9+/]{24,}={0,2}", text):
-        try:
-            out.append(base64.b64decode(run + "=" * (-len(run) % 4)).decode("utf-8", "replace"))
-        except (binascii.Error, ValueError):
-            continue
-    return out
 
 
 def test_a_json_document_inside_a_string_is_walked_decoded(logger: SessionLogger) -> None:
