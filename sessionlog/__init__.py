@@ -8,11 +8,12 @@ TYPE_CHECKING = False  # typing is not imported: the hook's fast path starts wit
 if TYPE_CHECKING:
     from typing import Any
 
+    from sessionlog.commits.events import active_session_id
     from sessionlog.core.chain import line_digest
     from sessionlog.core.ids import make_session_id, new_event_id
     from sessionlog.core.logger import AppendResult, SessionLogger
     from sessionlog.core.manage import CleanupItem, LogManager
-    from sessionlog.core.queries import DanglingReference, SessionEvents
+    from sessionlog.core.queries import DanglingReference, SessionEvents, failure_history, open_commitments
     from sessionlog.core.reader import ParseError
     from sessionlog.core.redact import DEFAULT_SECRET_PATTERNS, Redactor, SecretPattern
     from sessionlog.core.schema import SchemaError, SchemaSet, builtin_schema, load_schemas
@@ -32,6 +33,9 @@ _WHERE = {
     "CleanupItem": "core.manage",
     "LogManager": "core.manage",
     "DanglingReference": "core.queries",
+    "failure_history": "core.queries",
+    "active_session_id": "commits.events",
+    "open_commitments": "core.queries",
     "SessionEvents": "core.queries",
     "ParseError": "core.reader",
     "DEFAULT_SECRET_PATTERNS": "core.redact",
@@ -73,11 +77,14 @@ __all__ = [
     "UsageError",
     "VerifyReport",
     "__version__",
+    "active_session_id",
     "builtin_schema",
+    "failure_history",
     "line_digest",
     "load_schemas",
     "make_session_id",
     "new_event_id",
+    "open_commitments",
     "verify_file",
 ]
 

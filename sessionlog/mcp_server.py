@@ -27,7 +27,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from sessionlog import SessionLogger
+from sessionlog import SessionLogger, active_session_id
 
 EventType = Literal[
     "user_message", "tool_call", "state_change", "commitment", "error", "constraint_applied", "decision"
@@ -85,11 +85,7 @@ def build(agent: str, logger: SessionLogger | None = None) -> MCPServer:
         if from_env:
             return from_env
         try:
-            from sessionlog.commits.events import active_session
-            from sessionlog.git.exe import toplevel
-
-            root = toplevel()
-            active = active_session(root).get("session_id") if root is not None else None
+            active = active_session_id()
         except Exception:  # noqa: BLE001 - no git, no active session: the caller is told below
             active = None
         if not active:
@@ -210,7 +206,7 @@ def build(agent: str, logger: SessionLogger | None = None) -> MCPServer:
     ) -> Handed:
         """Hand the work to another agent, carrying the open commitments and recent failures forward;
         returns the session's brief for the next agent."""
-        from sessionlog.export.brief import build_brief, render_markdown
+        from sessionlog.export.brief import build_brief, render_markdown  # the same layer
 
         session = session_of(session_id)
         done = written(session, log.log_handoff(session, agent, to_agent, summary, source="mcp"))

@@ -119,3 +119,32 @@ def test_the_package_says_its_version() -> None:
     import sessionlog
 
     assert sessionlog.__version__ == tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+
+
+def test_the_house_imports_only_downward_and_integrations_use_the_public_api() -> None:
+    """Packages by layer: each imports only from the layers below it, and the integrations (agents,
+    export, MCP) take the library only through ``sessionlog``'s public names."""
+    import ast
+
+    layers = ["errors", "git", "core", "commits", "warm", "hooks", "agents", "export", "mcp_server", "setup", "cli"]
+
+    def layer_of(module: str) -> int | None:
+        parts = module.split(".")
+        if parts[0] != "sessionlog" or len(parts) < 2:
+            return None
+        return layers.index(parts[1]) if parts[1] in layers else None
+
+    integrations = ("agents", "export", "mcp_server")
+    for path in sorted((REPO / "sessionlog").rglob("*.py")):
+        module = ".".join(path.relative_to(REPO).with_suffix("").parts)
+        own = layer_of(module)
+        if own is None:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                target = layer_of(node.module)
+                assert node.level == 0, f"{module}: relative import"
+                if target is not None:
+                    assert target <= own, f"{module} imports {node.module}, a layer above it"
+                if module.split(".")[1] in integrations and target is not None and target <= layers.index("commits"):
+                    assert node.module == "sessionlog.errors", f"{module} imports {node.module}, not the public API"

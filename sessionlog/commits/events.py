@@ -192,6 +192,14 @@ def active_session(root: Path, *, warn: list[str] | None = None) -> dict[str, st
     return found
 
 
+def active_session_id(where: Path | None = None) -> str | None:
+    """The id of the session active on the branch checked out in the work tree holding *where*
+    (default: here), or None (outside git, or none active): ``$SESSIONLOG_SESSION``, else what
+    ``sessionlog activate`` stored for the branch."""
+    root = _git.toplevel(where)
+    return active_session(root).get("session_id") if root is not None else os.environ.get("SESSIONLOG_SESSION")
+
+
 def trailer_lines(active: dict[str, str]) -> list[str]:
     """``Sessionlog-Session``/``Sessionlog-Agent`` trailers naming *active*."""
     names = (("session_id", "Session"), ("agent", "Agent"))

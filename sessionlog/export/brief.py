@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sessionlog.core.logger import SessionLogger
-from sessionlog.core.queries import failure_history, open_commitments
+from sessionlog import SessionLogger, failure_history, open_commitments
 
 TEXT = 240  # characters kept of one text
 SECTION = 10  # items kept per section (the newest)
