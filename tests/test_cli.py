@@ -374,3 +374,33 @@ def test_colour_on_a_terminal_and_plain_text_otherwise(tmp_path: Path) -> None:
         check=True,
     )
     assert "\x1b[" not in piped.stdout
+
+
+def test_reading_commands_never_send_a_terminal_the_control_sequences_a_tool_printed(tmp_path: Path) -> None:
+    hostile = (
+        "done\x1b]52;c;ZXZpbA==\x07"  # write the clipboard
+        "\x1b[2J\x1b[H"  # clear the screen
+        "\x1b[8mhidden\x1b[0m"  # hidden text
+        "\x1b]8;;https://evil.invalid\x1b\\click\x1b]8;;\x1b\\"  # a link
+        "\u202egnp.exe"  # right-to-left override
+    )
+    logger = SessionLogger(tmp_path, segments=False)
+    first = logger.append_event("s", "tool_call", "codex", "Bash", data={"command": hostile, "output": hostile})
+    logger.append_event(
+        "s", "error", "codex", "Bash", data={"message": hostile},
+        failure_ledger=[{"attempt": hostile, "failure_reason": hostile}],
+        open_commitments=[{"commitment": hostile, "status": "pending"}],
+        dependencies={"depends_on": [str(first.event_id)]},
+    )  # fmt: skip
+    last = logger.read_session("s")[-1]["event_id"]
+    for argv in (
+        ["show", "s"], ["failures", "s"], ["commitments", "s"], ["export", "s"], ["why", last, "--session", "s"]
+    ):  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "sessionlog", "--dir", str(tmp_path), *argv],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, (argv, proc.stderr)
+        for control in ("\x1b", "\x07", "\u202e"):
+            assert control not in proc.stdout, (argv, control)
+        assert "\\x1b" in proc.stdout, argv  # shown, escaped, not dropped

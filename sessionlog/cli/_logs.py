@@ -22,7 +22,7 @@ from sessionlog.core.logger import SessionLogger
 from sessionlog.core.paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SUFFIX, repo_schema_for
 from sessionlog.core.queries import failure_history, open_commitments
 from sessionlog.core.redact import Redactor, repo_redactor
-from sessionlog.core.report import render
+from sessionlog.core.report import render, visible
 from sessionlog.core.schema import OPTIONAL_BLOCKS, SchemaSet, load_schemas
 from sessionlog.core.segments import segments, session_ids
 from sessionlog.core.types import Event
@@ -224,14 +224,14 @@ def query(args: argparse.Namespace) -> int:
 def commitments(args: argparse.Namespace) -> int:
     def line(c: dict[str, Any]) -> str:
         due = f", due {c['due_by']}" if c.get("due_by") else ""
-        return f"- [{c['status']}] {c['commitment']}  (line {c['event']['line']}{due})"
+        return visible(f"- [{c['status']}] {c['commitment']}  (line {c['event']['line']}{due})")
 
     return _listing(args, logger_of(args).get_open_commitments, line, "no open commitments")
 
 
 def failures(args: argparse.Namespace) -> int:
     def line(f: dict[str, Any]) -> str:
-        return f"- {f['attempt']}: {f['failure_reason']}  (line {f['event']['line']})"
+        return visible(f"- {f['attempt']}: {f['failure_reason']}  (line {f['event']['line']})")
 
     return _listing(args, logger_of(args).get_failure_history, line, "no failures")
 
@@ -310,7 +310,7 @@ def why(args: argparse.Namespace) -> int:
         by_id = {e.get("event_id"): e for e in logger.read_session(session) if isinstance(e.get("event_id"), str)}
         if args.event_id in by_id:
             for line in cause_tree(by_id, args.event_id):
-                print(line)
+                print(visible(line))
             return EXIT_OK
     where = f"session {args.session!r}" if args.session else f"any session in {logger.base_dir}"
     raise NotFound(f"no event {args.event_id!r} in {where}")
@@ -421,7 +421,7 @@ def show(args: argparse.Namespace) -> int:
         pending = [c for c in event.get("open_commitments", []) if (c.get("id") or c.get("commitment")) in open_ids]
         if pending:
             marks += f"  ◻ {len(pending)} open commitment(s)"
-        print(f"{stamp}  {_what(event)}{marks}")
+        print(visible(f"{stamp}  {_what(event)}{marks}"))
     if not events:
         print(f"{args.session}: no events")
     return EXIT_OK
@@ -455,7 +455,7 @@ def export(args: argparse.Namespace) -> int:
     if args.output == "json":
         out_json(brief)
     else:
-        sys.stdout.write(render_markdown(brief))
+        sys.stdout.write(visible(render_markdown(brief)))
     return EXIT_OK
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -47,3 +48,15 @@ def render(
             out.write(f"::error {where},title=sessionlog::{_escape(f.message)}\n")
         else:
             out.write((f"{f}" if f.line else f"{printable(f.path)}: {f.message}") + "\n")
+
+
+# Control characters (C0 but newline and tab, DEL, C1) and the Unicode controls that reorder or
+# hide text: a log holds what tools printed, and a terminal obeys what it is sent (clear the
+# screen, write the clipboard, hide text, make links).
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def visible(text: str) -> str:
+    """*text* safe to print on a terminal: every control character shown as its escape
+    (``\\x1b``, ``\\u202e``), newlines and tabs kept."""
+    return _CONTROLS.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
