@@ -164,3 +164,35 @@ def test_byte_level_time_prefilter_agrees_with_parsing(logger: SessionLogger) ->
     assert [e["timestamp"] for e in after] == [stamps[2], "2025-12-10T12:00:00.5Z"]
     before = logger.query_events("p", before_timestamp="2025-12-10T13:00:00.000001+01:00")
     assert [e["timestamp"] for e in before] == stamps[:2]
+
+
+def test_handoffs_within_a_session_refer_to_its_failures_and_never_count_them_again(tmp_path: Path) -> None:
+    import json as _json
+
+    from sessionlog import SessionLogger as Logger
+
+    logger = Logger(tmp_path, segments=False)
+    failed = logger.append_event(
+        "h", "error", "codex", "Bash", failure_ledger=[{"attempt": "npm test", "failure_reason": "exit 1"}]
+    )
+    logger.append_event(
+        "h", "commitment", "codex", "plan", open_commitments=[{"commitment": "fix", "status": "pending"}]
+    )
+    for n in range(3):
+        assert logger.log_handoff("h", "codex", "claude_code", f"round {n}").ok
+    assert len(logger.get_failure_history("h")) == 1  # was 2, 4, 8 after 1, 2, 3 handoffs
+    assert len(logger.get_open_commitments("h")) == 1
+    last = logger.read_session("h")[-1]
+    assert last["data"]["carries"]["failures"] == [failed.event_id]
+    assert "failure_ledger" not in last
+    # a log an older version wrote, its handoffs holding copies, is not counted twice either
+    copied = dict(last, failure_ledger=[{"attempt": "npm test", "failure_reason": "exit 1"}])
+    copied["data"] = {k: v for k, v in last["data"].items() if k != "carries"}
+    lines = (tmp_path / "h.jsonl").read_text().splitlines()
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "h.jsonl").write_text("\n".join([*lines[:-1], _json.dumps(copied)]) + "\n")
+    assert len(Logger(old, segments=False).get_failure_history("h")) == 1
+    # from another session, they are repeated: the next agent's queries find them in its own
+    assert logger.log_handoff("next", "codex", "claude_code", from_session="h").ok
+    assert len(logger.get_failure_history("next")) == 1 and len(logger.get_open_commitments("next")) == 1

@@ -284,10 +284,11 @@ class SessionLogger:
     ) -> AppendResult:
         """Log that *from_agent* hands the work to *to_agent*, carrying state forward.
 
-        The event (a ``state_change`` with ``data.kind == "handoff"``) repeats
-        the open commitments and the last *recent_failures* failures of
-        *from_session* (default: *session_id*), so the next agent finds them in
-        its own session's queries.
+        The event is a ``state_change`` with ``data.kind == "handoff"``. Handing over within one
+        session refers to the open commitments and the last *recent_failures* failures by the
+        ids of the events that logged them (``data.carries``), never logging them again (a
+        failure would count twice, then four times...). Handing over from another session
+        (*from_session*) repeats them, so the next agent finds them in its own session's queries.
         """
         origin = from_session or session_id
         try:
@@ -300,8 +301,14 @@ class SessionLogger:
         except (ValueError, OSError) as exc:
             return _failure(f"cannot read {origin}: {exc}")
         payload = handoff_data(from_agent, to_agent, summary)
-        if from_session is not None:
+        if from_session is not None and from_session != session_id:
             payload["from_session"] = from_session
+        else:  # the same session: refer to them, where they already are
+            payload["carries"] = {
+                "commitments": _event_ids(self.get_open_commitments(origin)),
+                "failures": _event_ids(self.get_failure_history(origin)[-recent_failures:] if recent_failures else []),
+            }
+            commitments, failures = [], []
         payload.update(data or {})
         return self.append_event(
             session_id,
@@ -534,6 +541,11 @@ def _newest_in(block: bytes, needle: bytes, matches: Callable[[Event], bool]) ->
             return event
         end = start
     return None
+
+
+def _event_ids(entries: list[dict[str, Any]]) -> list[str]:
+    """The ids of the events that logged *entries* (commitments or failures), once each, in order."""
+    return list(dict.fromkeys(str(e["event"]["event_id"]) for e in entries if e.get("event", {}).get("event_id")))
 
 
 def session_lines(found: list[tuple[int, Path]]) -> Iterator[tuple[int, bytes]]:

@@ -192,9 +192,16 @@ def open_commitments(events: Iterable[tuple[int, Event]]) -> list[dict[str, Any]
 
 
 def failure_history(events: Iterable[tuple[int, Event]]) -> list[dict[str, Any]]:
-    """Every failure-ledger entry in file order, each with ``event``: where it was logged."""
+    """Every failure-ledger entry in file order, each with ``event``: where it was logged.
+
+    A handoff within one session carries no failures of its own: entries an older version
+    copied into such a handoff are copies of failures logged before it, and are not counted again.
+    """
     out: list[dict[str, Any]] = []
     for line_no, event in events:
+        data = event.get("data")
+        if isinstance(data, dict) and data.get("kind") == "handoff" and not data.get("from_session"):
+            continue
         entries = event.get("failure_ledger")
         if isinstance(entries, list):
             origin = _origin(line_no, event)
