@@ -404,3 +404,32 @@ def test_reading_commands_never_send_a_terminal_the_control_sequences_a_tool_pri
         for control in ("\x1b", "\x07", "\u202e"):
             assert control not in proc.stdout, (argv, control)
         assert "\\x1b" in proc.stdout, argv  # shown, escaped, not dropped
+
+
+def test_show_says_what_each_event_says(tmp_path: Path) -> None:
+    logger = SessionLogger(tmp_path, segments=False)
+    logger.append_event("w", "user_message", "user", "terminal", data={"text": "please fix the login page"})
+    logger.append_event("w", "user_message", "user", "terminal", data={"prompt": "and add a test"})
+    logger.append_event(
+        "w", "commitment", "codex", "plan", open_commitments=[{"commitment": "write the test", "status": "pending"}]
+    )
+    logger.append_event(
+        "w", "error", "codex", "Bash", failure_ledger=[{"attempt": "npm test", "failure_reason": "exit 1: 3 failed"}]
+    )
+    logger.append_event(
+        "w", "state_change", "user", "git commit", data={"kind": "commit", "sha": "a" * 40, "subject": "Fix login"}
+    )
+    logger.append_event(
+        "w",
+        "state_change",
+        "codex",
+        "handoff",
+        data={"kind": "handoff", "from_agent": "codex", "to_agent": "claude_code", "summary": "tests left"},
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "sessionlog", "--dir", str(tmp_path), "show", "w"], capture_output=True, text=True, check=True
+    ).stdout  # fmt: skip
+    for said in ("please fix the login page", "and add a test", "write the test", "exit 1: 3 failed",
+                 "commit aaaaaaaaaaaa Fix login", "handoff codex → claude_code: tests left"):  # fmt: skip
+        assert said in out, (said, out)
+    assert out.count("✗ failure") == 1  # the handoff is not a failure

@@ -22,6 +22,10 @@ def _cut(value: Any) -> str:
     return text if len(text) <= TEXT else text[: TEXT - 1] + "…"
 
 
+# where an event's words are: the keys agents and importers use for a message's text
+TEXT_KEYS = ("message", "prompt", "text", "content")
+
+
 def _first_text(data: Any, keys: tuple[str, ...]) -> str:
     if isinstance(data, dict):
         for key in keys:
@@ -101,12 +105,8 @@ def build_brief(logger: SessionLogger, session_id: str, *, last_actions: int = S
         "agents": sorted({str((e.get("provenance") or {}).get("agent")) for e in events}),
         "first_event_at": events[0].get("timestamp") if events else None,
         "last_event_at": events[-1].get("timestamp") if events else None,
-        "goal": {"text": _first_text(prompts[0].get("data"), ("message", "prompt")), "event": ref(prompts[0])}
-        if prompts
-        else None,
-        "latest_requests": [
-            {"text": _first_text(p.get("data"), ("message", "prompt")), "event": ref(p)} for p in prompts[-3:]
-        ],
+        "goal": {"text": _first_text(prompts[0].get("data"), TEXT_KEYS), "event": ref(prompts[0])} if prompts else None,
+        "latest_requests": [{"text": _first_text(p.get("data"), TEXT_KEYS), "event": ref(p)} for p in prompts[-3:]],
         "decisions": decisions[-SECTION:],
         "open_commitments": [
             {
@@ -143,8 +143,9 @@ def build_brief(logger: SessionLogger, session_id: str, *, last_actions: int = S
 
 
 def summary_of(event: dict[str, Any]) -> str:
-    """What an event was about, in a few words: a tool call's tool and what it ran or touched,
-    else the first of its text fields; empty when it has none."""
+    """What an event was about, in a few words: a tool call's tool and what it ran or touched; a
+    commit's sha and subject; a handoff's agents; else the first of its text fields, a
+    commitment's text, a failure's reason; empty when it has none."""
     data: dict[str, Any] = event["data"] if isinstance(event.get("data"), dict) else {}
     tool_input = data.get("input")
     if isinstance(tool_input, dict):
@@ -152,7 +153,23 @@ def summary_of(event: dict[str, Any]) -> str:
             (tool_input[k] for k in ("command", "cmd", "file_path", "path", "pattern", "url") if k in tool_input), ""
         )
         return _cut(f"{data.get('tool', '')} {what}".strip())
-    return _first_text(data, ("summary", "decision", "choice", "message", "command", "commitment", "kind"))
+    if data.get("kind") in ("commit", "merge") and isinstance(data.get("sha"), str):
+        return _cut(f"{data['kind']} {data['sha'][:12]} {data.get('subject', '')}".strip())
+    if data.get("kind") == "handoff":
+        said = _first_text(data, ("summary",))
+        return _cut(
+            f"handoff {data.get('from_agent', '?')} → {data.get('to_agent', '?')}" + (f": {said}" if said else "")
+        )
+    text = _first_text(data, ("summary", "decision", "choice", *TEXT_KEYS, "command", "commitment", "reason", "error"))
+    if text:
+        return text
+    for block, key in (("open_commitments", "commitment"), ("failure_ledger", "failure_reason")):
+        entries = event.get(block)
+        if isinstance(entries, list) and entries and isinstance(entries[0], dict):
+            first = _first_text(entries[0], (key,))
+            if first:
+                return _cut(first + (f" (+{len(entries) - 1} more)" if len(entries) > 1 else ""))
+    return _first_text(data, ("kind",))
 
 
 def render_markdown(brief: dict[str, Any]) -> str:
