@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
     from sessionlog.commits.events import active_session_id
     from sessionlog.core.chain import line_digest
-    from sessionlog.core.ids import make_session_id, new_event_id
+    from sessionlog.core.ids import agent_error, make_session_id, new_event_id
     from sessionlog.core.logger import AppendResult, SessionLogger
     from sessionlog.core.manage import CleanupItem, LogManager
     from sessionlog.core.queries import DanglingReference, SessionEvents, failure_history, open_commitments
@@ -28,6 +28,7 @@ __version__ = "0.1.0"  # the distribution's version (pyproject.toml; a test keep
 _WHERE = {
     "make_session_id": "core.ids",
     "new_event_id": "core.ids",
+    "agent_error": "core.ids",
     "AppendResult": "core.logger",
     "SessionLogger": "core.logger",
     "CleanupItem": "core.manage",
@@ -78,6 +79,7 @@ __all__ = [
     "VerifyReport",
     "__version__",
     "active_session_id",
+    "agent_error",
     "builtin_schema",
     "failure_history",
     "line_digest",

@@ -24,10 +24,11 @@ from typing import Annotated, Any, Literal
 import orjson
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from sessionlog import SessionLogger, active_session_id
+from sessionlog import SessionLogger, active_session_id, agent_error
 
 EventType = Literal[
     "user_message", "tool_call", "state_change", "commitment", "error", "constraint_applied", "decision"
@@ -110,6 +111,11 @@ def build(agent: str, logger: SessionLogger | None = None) -> MCPServer:
     ) -> Written:
         """Append for a tool: its session resolved, its causes as ``dependencies``, a refusal a ToolError."""
         session = session_of(session_id)
+        unknown = [
+            i for i in depends_on or [] if log.latest_event(session, i.encode(), _is(i), max_bytes=1 << 62) is None
+        ]
+        if unknown:
+            raise ToolError(f"depends_on names event(s) not in session {session!r}: {', '.join(unknown)}")
         dependencies = {"depends_on": depends_on} if depends_on else None
         result = log.append_event(
             session, event_type, agent, source, data, dependencies=dependencies, confidence=confidence, **blocks
@@ -208,12 +214,26 @@ def build(agent: str, logger: SessionLogger | None = None) -> MCPServer:
         returns the session's brief for the next agent."""
         from sessionlog.export.brief import build_brief, render_markdown  # the same layer
 
+        problem = agent_error(to_agent)
+        if problem is not None:
+            raise ToolError(f"to_agent: {problem}")
         session = session_of(session_id)
         done = written(session, log.log_handoff(session, agent, to_agent, summary, source="mcp"))
         return Handed(**done.model_dump(), brief=render_markdown(build_brief(log, session)))
 
     _add_reading_tools(server, log, session_of)
+    _refuse_unknown_arguments(server)
     return server
+
+
+def _refuse_unknown_arguments(server: MCPServer) -> None:
+    """Make every tool refuse an argument it does not name (the SDK drops them silently): a
+    misspelt ``depends_on`` would otherwise log an event without its cause, and say nothing."""
+    manager = getattr(server, "_tool_manager", None)
+    for tool in manager.list_tools() if manager is not None else []:
+        model = tool.fn_metadata.arg_model
+        model.model_config["extra"] = "forbid"
+        model.model_rebuild(force=True)
 
 
 def _add_reading_tools(server: MCPServer, log: SessionLogger, session_of: Callable[[str | None], str]) -> None:
@@ -266,6 +286,8 @@ def _add_reading_tools(server: MCPServer, log: SessionLogger, session_of: Callab
     def verify(session_id: str | None = None) -> Verdict:
         """Check a session: every line valid, the hash chain intact, no unredacted secret."""
         session = session_of(session_id)
+        if session not in log.list_sessions():
+            raise ToolError(f"no session {session!r} in {log.base_dir}")
         report = log.verify_session(session)
         return Verdict(
             session_id=session, ok=report.ok, events=report.events, findings=[str(f) for f in report.findings]
@@ -280,8 +302,13 @@ def _add_reading_tools(server: MCPServer, log: SessionLogger, session_of: Callab
     def session_resource(session_id: str) -> str:
         """One session, its events as JSON lines."""
         if session_id not in log.list_sessions():
-            raise ToolError(f"no session {session_id!r}")
+            # "resource not found" is invalid params (-32602), with what was asked for
+            raise MCPError(INVALID_PARAMS, f"no session {session_id!r} in {log.base_dir}")
         return "".join(orjson.dumps(e).decode() + "\n" for e in log.read_session(session_id))
+
+
+def _is(event_id: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda event: event.get("event_id") == event_id
 
 
 def _version() -> str:

@@ -155,3 +155,40 @@ def test_init_registers_the_server_with_both_agents(tmp_path: Path) -> None:
     before = ((repo.path / ".mcp.json").read_text(), (repo.path / ".codex" / "config.toml").read_text())
     assert "registered already" in repo.run("sessionlog", "init", "--mcp").stdout
     assert before == ((repo.path / ".mcp.json").read_text(), (repo.path / ".codex" / "config.toml").read_text())
+
+
+@pytest.mark.anyio
+async def test_missing_sessions_bad_references_and_unknown_arguments_are_clear_errors(tmp_path: Path) -> None:
+    from mcp.shared.exceptions import MCPError
+
+    repo = Repo(tmp_path / "repo")
+    repo.run("sessionlog", "init")
+    async with (
+        stdio_client(_params(repo, SESSIONLOG_SESSION="m1")) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        first = await _call(session, "append_event", event_type="tool_call", source="Bash")
+        assert not first.is_error
+        # a reference to an event that does not exist
+        dangling = await _call(session, "append_event", event_type="decision", source="x", depends_on=["evt_nope"])
+        assert dangling.is_error and "evt_nope" in dangling.content[0].text
+        # an argument the tool does not have (a misspelt depends_on) is refused, not dropped
+        typo = await _call(session, "append_event", event_type="decision", source="x", depend_on=["evt_x"])
+        assert typo.is_error and "depend_on" in typo.content[0].text
+        # a name the CLI would refuse
+        bad_agent = await _call(session, "handoff", to_agent="not a name!", summary="over")
+        assert bad_agent.is_error and "to_agent" in bad_agent.content[0].text
+        # verify of a session that does not exist says so
+        missing = await _call(session, "verify", session_id="no_such_session")
+        assert missing.is_error and "no session" in missing.content[0].text
+        with pytest.raises(MCPError) as caught:
+            await session.read_resource("sessionlog://sessions/no_such_session")
+        assert caught.value.code == -32602 and "no session 'no_such_session'" in caught.value.message
+        ok = await _call(
+            session, "append_event", event_type="decision", source="x",
+            depends_on=[first.structured_content["event_id"]],
+        )  # fmt: skip
+        assert not ok.is_error
+    events = SessionLogger(repo.sessions).read_session("m1")
+    assert [e["event_type"] for e in events] == ["tool_call", "decision"]  # nothing refused was written
