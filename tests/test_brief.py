@@ -119,3 +119,19 @@ def test_the_brief_stays_one_page_however_long_the_session(tmp_path: Path) -> No
         lg.append_event("s", "decision", "codex", "plan", data={"decision": f"decision {n} " + "y" * 2000})
     md = _export(tmp_path)
     assert len(md) < 12_000 and "step 599" in md and "decision 599" in md and "decision 500" not in md
+
+
+def test_the_brief_takes_the_rationale_and_never_calls_the_choice_ruled_out(tmp_path: Path) -> None:
+    from sessionlog.export.brief import build_brief, render_markdown
+
+    lg = SessionLogger(tmp_path, segments=False)
+    lg.append_event(
+        "d", "decision", "claude_code", "planning",
+        data={"decision": "Use PostgreSQL", "rationale": "we need transactions"},
+        causal_steps=[{"step": "Use PostgreSQL", "reasoning": "ACID",
+                       "alternatives_considered": ["Use PostgreSQL", "MongoDB", "SQLite"]}],
+    )  # fmt: skip
+    [decided] = build_brief(lg, "d")["decisions"]
+    assert decided["reason"] == "we need transactions"
+    assert decided["ruled_out"] == ["MongoDB", "SQLite"]
+    assert "ruled out: MongoDB, SQLite" in render_markdown(build_brief(lg, "d"))

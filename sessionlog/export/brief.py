@@ -48,18 +48,20 @@ def build_brief(logger: SessionLogger, session_id: str, *, last_actions: int = S
         if e.get("event_type") != "decision":
             continue
         steps = [s for s in e.get("causal_steps", []) if isinstance(s, dict)]
-        reason = _first_text(e.get("data"), ("reasoning", "reason")) or (
+        reason = _first_text(e.get("data"), ("reasoning", "rationale", "reason", "why")) or (
             _cut(steps[-1].get("reasoning", "")) if steps else ""
         )
-        alternatives = sorted({str(a) for s in steps for a in s.get("alternatives_considered", [])})
+        decision = _first_text(e.get("data"), ("decision", "choice", "summary", "message")) or (
+            _cut(steps[-1].get("step", "")) if steps else ""
+        )
+        chosen = {decision.strip().lower(), *(str(s.get("step", "")).strip().lower() for s in steps)}
+        said: dict[str, Any] = e["data"] if isinstance(e.get("data"), dict) else {}
+        considered = [a for s in steps for a in s.get("alternatives_considered", [])]
+        considered += said.get("alternatives", []) if isinstance(said.get("alternatives"), list) else []
+        # what was considered and not chosen: the choice itself is not "ruled out"
+        ruled_out = [a for a in dict.fromkeys(str(a) for a in considered) if a.strip().lower() not in chosen]
         decisions.append(
-            {
-                "decision": _first_text(e.get("data"), ("decision", "choice", "summary", "message"))
-                or (_cut(steps[-1].get("step", "")) if steps else ""),
-                "reason": reason,
-                "ruled_out": [_cut(a) for a in alternatives][:5],
-                "event": ref(e),
-            }
+            {"decision": decision, "reason": reason, "ruled_out": [_cut(a) for a in ruled_out][:5], "event": ref(e)}
         )
     constraints: dict[str, dict[str, Any]] = {}
     entities: dict[str, dict[str, Any]] = {}
