@@ -212,3 +212,32 @@ def test_a_huge_tool_output_is_cut_with_its_digest_never_refused(tmp_path: Path)
     [event] = SessionLogger(tmp_path / "s", segments=False).read_session("claude_code-big")
     kept = event["data"]["input"]["content"]
     assert len(kept) < 20_000 and hashlib.sha256(blob.encode()).hexdigest() in kept
+
+
+def test_a_record_nested_900_deep_is_reported_and_the_rest_imported(tmp_path: Path) -> None:
+    import json as _json
+
+    deep: object = "bottom"
+    for _ in range(900):
+        deep = {"a": deep}
+    records = [
+        {"type": "user", "uuid": "u1", "sessionId": "deep", "timestamp": "2025-09-03T10:00:00Z",
+         "message": {"role": "user", "content": "first"}},
+        {"type": "assistant", "uuid": "a1", "parentUuid": "u1", "sessionId": "deep", "timestamp": "2025-09-03T10:00:01Z",
+         "message": {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_deep", "name": "Bash", "input": deep}]}},
+        {"type": "user", "uuid": "u2", "sessionId": "deep", "timestamp": "2025-09-03T10:00:02Z",
+         "message": {"role": "user", "content": "after the deep one"}},
+    ]  # fmt: skip
+    transcript = tmp_path / "deep.jsonl"
+    transcript.write_text("".join(_json.dumps(r) + "\n" for r in records))
+    proc = subprocess.run(
+        [sys.executable, "-m", "sessionlog", "--dir", str(tmp_path / "s"), "import", "claude-code", str(transcript)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert f"{transcript}:2" in proc.stdout + proc.stderr  # the line that could not be logged is named
+    texts = [
+        e["data"].get("message") or e["data"].get("text")
+        for e in SessionLogger(tmp_path / "s").read_session("claude_code-deep")
+    ]
+    assert "after the deep one" in texts  # and what follows it was imported

@@ -188,18 +188,23 @@ class Importer:
         if source_id in known:
             self.report.already += 1
             return self._event_of.get(source_id)
-        result = append_mapped(
-            self.logger,
-            session,
-            self.agent,
-            event_type,
-            source,
-            data,
-            source_id=source_id,
-            causes=causes,
-            timestamp=timestamp if _is_instant(timestamp) else None,
-            **blocks,
-        )
+        try:
+            result = append_mapped(
+                self.logger,
+                session,
+                self.agent,
+                event_type,
+                source,
+                data,
+                source_id=source_id,
+                causes=causes,
+                timestamp=timestamp if _is_instant(timestamp) else None,
+                **blocks,
+            )
+        except (RecursionError, ValueError, TypeError) as exc:
+            # a record no event can hold (nested hundreds deep, say): said with its line, the rest imported
+            self.report.problems.append(f"{where}: not logged: {type(exc).__name__}: {exc}")
+            return None
         if not result.ok:
             self.report.problems.append(f"{where}: not logged: {result.error}")
             return None
