@@ -91,19 +91,16 @@ def parse_name(name: str) -> tuple[str, int] | None:
 
 
 def segments(folder: Path, session_id: str) -> list[tuple[int, Path]]:
-    """The segments of *session_id* present in *folder*, ``(first line, path)`` in order."""
+    """The segments of *session_id* present in *folder*, ``(first line, path)`` in order (links and
+    other non-files included: a reader says why it will not read them)."""
     found: list[tuple[int, Path]] = []
-    first = folder / f"{session_id}{SUFFIX}"
-    if os.path.lexists(first):
-        found.append((1, first))
     try:
         entries = os.scandir(folder)
     except (FileNotFoundError, NotADirectoryError):
         return found
-    prefix = session_id + SEP
     with entries:
         for entry in entries:
-            if entry.name.startswith(prefix):
+            if entry.name.startswith(session_id):
                 parsed = parse_name(entry.name)
                 if parsed is not None and parsed[0] == session_id:
                     found.append((parsed[1], Path(entry.path)))
@@ -138,10 +135,10 @@ def segment_files(folder: Path) -> Iterator[Path]:
                 yield Path(entry.path)
 
 
-def index_stamp(git_dir: Path) -> list[int] | None:
-    """What changes whenever git rewrites the work tree's index (None before there is one)."""
+def index_stamp(index: str) -> list[int] | None:
+    """What changes whenever git rewrites the work tree's index file (None before there is one)."""
     try:
-        st = os.stat(git_dir / "index")
+        st = os.stat(index)
     except OSError:
         return None
     return [st.st_mtime_ns, st.st_size, st.st_ino]
@@ -162,6 +159,7 @@ class SegmentedFile(SessionFile):
         self.place = place
         self.tail = tail
         self.top = place.top
+        self._index = os.path.join(place.git_dir, "index")
         self._state_fd = -1
 
     def close(self) -> None:
@@ -182,7 +180,7 @@ class SegmentedFile(SessionFile):
     def _append_segmented(self, bodies: list[bytes], fsync: bool, recovery: RecoveryEncoder) -> int:
         state_fd = self._locked_state()
         try:
-            state = _read_state(state_fd)
+            state, stored = _read_state(state_fd)
             if self.tail:
                 found = segments(self.path.parent, self.session_id)
                 last = found[-1][1] if found else self.path
@@ -190,22 +188,20 @@ class SegmentedFile(SessionFile):
                     self.close_segment()
                     self._open(last, os.O_CREAT)
                 seq = self._write_lines(self._fd, os.fstat(self._fd).st_size, bodies, fsync, recovery)
-                assert self._tail is not None
-                state.update(seq=seq, digest=self._tail.digest)  # the open segment, if any, stays open
-                _write_state(state_fd, state)
-                return seq
-            if self._reuse_open(state):
-                fd = self._fd
-                size = os.fstat(fd).st_size
-                if size:
-                    seq = self._write_lines(fd, size, bodies, fsync, recovery)
-                else:  # made, then the writer died before its first line
-                    seq = self._write_chained(fd, 0, *_tip(state, self.path.parent, self.session_id), bodies, fsync)
             else:
-                seq = self._start_segment(state, bodies, fsync)
+                size = self._open_size(state)
+                if size is None:
+                    seq = self._start_segment(state, bodies, fsync)
+                elif size:
+                    seq = self._write_lines(self._fd, size, bodies, fsync, recovery)
+                else:  # made, then the writer died before its first line
+                    seq = self._write_chained(
+                        self._fd, 0, *_tip(state, self.path.parent, self.session_id), bodies, fsync
+                    )
+                state.update(segment=self.live.name, closed=False)  # with tail, the open segment stays open
             assert self._tail is not None
-            state.update(segment=self.live.name, closed=False, seq=seq, digest=self._tail.digest)
-            _write_state(state_fd, state)
+            state.update(seq=seq, digest=self._tail.digest)
+            _write_state(state_fd, state, stored)
             return seq
         finally:
             fcntl.flock(state_fd, fcntl.LOCK_UN)
@@ -226,32 +222,33 @@ class SegmentedFile(SessionFile):
         fcntl.flock(self._state_fd, fcntl.LOCK_EX)
         return self._state_fd
 
-    def _reuse_open(self, state: dict[str, object]) -> bool:
-        """Whether the open segment named in *state* is still there and still not in git; opens it."""
+    def _open_size(self, state: dict[str, object]) -> int | None:
+        """The size of the open segment named in *state*, opened, when it is still there and still
+        not in git; else None (a new segment is due)."""
         name = state.get("segment")
         if not isinstance(name, str) or state.get("closed") or parse_name(name) is None:
-            return False
-        path = self.path.parent / name
-        if self._fd >= 0 and (self.live != path or os.fstat(self._fd).st_nlink == 0):
-            os.close(self._fd)
-            self._fd = -1
+            return None
+        if self._fd >= 0 and self.live.name != name:
+            self.close_segment()
         if self._fd < 0:
             try:
-                self._open(path, 0)
+                self._open(self.path.parent / name, 0)
             except FileNotFoundError:
-                return False  # taken away (git stash -u, git clean): never made again under that name
-        stamp = index_stamp(self.place.git_dir)
+                return None  # taken away (git stash -u, git clean): never made again under that name
+        st = os.fstat(self._fd)
+        if st.st_nlink == 0:
+            self.close_segment()  # removed since: never made again under that name
+            return None
+        stamp = index_stamp(self._index)
         if stamp != state.get("index"):
-            if _git.in_index(path, top=self.place.top):
-                return False  # staged or committed: a committed file is never written again
+            if _git.in_index(self.live, top=self.place.top):
+                return None  # staged or committed: a committed file is never written again
             state["index"] = stamp
-        return True
+        return st.st_size
 
     def _start_segment(self, state: dict[str, object], bodies: list[bytes], fsync: bool) -> int:
         """Write *bodies* into a new segment that goes on from the session's last line."""
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self.close_segment()
         seq, digest = _tip(state, self.path.parent, self.session_id)
         for _ in range(3):
             path = self.path.parent / segment_name(self.session_id, seq + 1)
@@ -264,20 +261,20 @@ class SegmentedFile(SessionFile):
                 seq, digest = _tip({}, self.path.parent, self.session_id)
                 continue
             self._fd, self._pid, self.live, self._tail = fd, os.getpid(), path, None
-            state["index"] = index_stamp(self.place.git_dir)
+            state["index"] = index_stamp(self._index)
             return self._write_chained(fd, 0, seq, digest, bodies, fsync)
         raise AppendError(f"cannot start a new segment of {self.session_id} in {self.path.parent}")
 
     def close_if_open(self, name: str) -> None:
         """Close the segment *name* if it is this session's open one (it is about to be staged)."""
-        if self.place is None or not (self.place.states / self.session_id).exists():
+        if not (self.place.states / self.session_id).exists():
             return
         state_fd = self._locked_state()
         try:
-            state = _read_state(state_fd)
+            state, stored = _read_state(state_fd)
             if state.get("segment") == name and not state.get("closed"):
                 state["closed"] = True
-                _write_state(state_fd, state)
+                _write_state(state_fd, state, stored)
         finally:
             fcntl.flock(state_fd, fcntl.LOCK_UN)
             self.close()
@@ -386,17 +383,20 @@ def _tip(state: dict[str, object], folder: Path, session_id: str) -> tuple[int, 
     return best
 
 
-def _read_state(fd: int) -> dict[str, object]:
-    """A segment state; an unreadable one (a writer died mid-update) reads as none."""
+def _read_state(fd: int) -> tuple[dict[str, object], int]:
+    """A segment state and how many bytes it took; an unreadable one (a writer died mid-update)
+    reads as none."""
     data = os.pread(fd, 1 << 16, 0)
     try:
         value = orjson.loads(data) if data else {}
     except orjson.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
+        return {}, len(data)
+    return (value if isinstance(value, dict) else {}), len(data)
 
 
-def _write_state(fd: int, state: dict[str, object]) -> None:
+def _write_state(fd: int, state: dict[str, object], stored: int) -> None:
+    """Write *state* over the *stored* bytes it was read from, cutting what is left of them."""
     data = orjson.dumps(state)
     os.pwrite(fd, data, 0)
-    os.ftruncate(fd, len(data))
+    if len(data) < stored:
+        os.ftruncate(fd, len(data))
