@@ -292,23 +292,19 @@ class SessionLogger:
         """
         origin = from_session or session_id
         try:
-            commitments = [_strip_origin(c) for c in self.get_open_commitments(origin)]
-            failures = (
-                [_strip_origin(f) for f in self.get_failure_history(origin)][-recent_failures:]
-                if recent_failures
-                else []
-            )
+            numbered = list(self.iter_query_events(origin))  # read once for both
         except (ValueError, OSError) as exc:
             return _failure(f"cannot read {origin}: {exc}")
+        open_now = _queries.open_commitments(numbered)
+        failed = _queries.failure_history(numbered)[-recent_failures:] if recent_failures else []
         payload = handoff_data(from_agent, to_agent, summary)
-        if from_session is not None and from_session != session_id:
-            payload["from_session"] = from_session
+        commitments: list[dict[str, Any]] = []
+        failures: list[dict[str, Any]] = []
+        if origin != session_id:
+            payload["from_session"] = origin
+            commitments, failures = [_strip_origin(c) for c in open_now], [_strip_origin(f) for f in failed]
         else:  # the same session: refer to them, where they already are
-            payload["carries"] = {
-                "commitments": _event_ids(self.get_open_commitments(origin)),
-                "failures": _event_ids(self.get_failure_history(origin)[-recent_failures:] if recent_failures else []),
-            }
-            commitments, failures = [], []
+            payload["carries"] = {"commitments": _event_ids(open_now), "failures": _event_ids(failed)}
         payload.update(data or {})
         return self.append_event(
             session_id,
@@ -418,7 +414,7 @@ class SessionLogger:
 
     def _lines(self, session_id: str) -> Iterator[tuple[int, bytes]]:
         """The session's lines, numbered as lines of the session: each segment's lines from the
-        line its name says it starts at (lines of segments on other branches are skipped)."""
+        line its name says it starts at (a gap where a segment is on another branch)."""
         self.session_path(session_id)  # refuses an unsafe id
         yield from session_lines(segments(self.base_dir, session_id))
 

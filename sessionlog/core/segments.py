@@ -37,12 +37,12 @@ from sessionlog.core.store import (
     AppendError,
     RecoveryEncoder,
     SessionFile,
-    _open_regular,
-    _write_all,
     fsync_dir,
     line_start,
+    open_regular,
     read_last,
     real_folder,
+    write_all,
 )
 from sessionlog.git import exe as _git
 from sessionlog.git.discovery import work_tree_of
@@ -217,7 +217,7 @@ class SegmentedFile(SessionFile):
         self._drop_if_forked()
         if self._state_fd < 0:
             self.place.states.mkdir(parents=True, exist_ok=True)
-            self._state_fd = _open_regular(self.place.states / self.session_id, os.O_RDWR | os.O_CREAT)
+            self._state_fd = open_regular(self.place.states / self.session_id, os.O_RDWR | os.O_CREAT)
             self._pid = os.getpid()
         fcntl.flock(self._state_fd, fcntl.LOCK_EX)
         return self._state_fd
@@ -254,7 +254,7 @@ class SegmentedFile(SessionFile):
             path = self.path.parent / segment_name(self.session_id, seq + 1)
             real_folder(path.parent, create=True, top=self.place.top)
             try:
-                fd = _open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_EXCL)
+                fd = open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_EXCL)
             except FileExistsError:
                 # A segment of that name is here already (a state lost or older than the files):
                 # go on from the last line present instead.
@@ -336,11 +336,11 @@ def _move_spooled(folder: Path, session_id: str, spool: Path) -> None:
             )
         target = folder / segment_name(session_id, last_seq + 1)
         real_folder(folder, create=True)
-        out = _open_regular(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        out = open_regular(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         try:
-            _write_all(out, first)
+            write_all(out, first)
             for line in lines:
-                _write_all(out, line)
+                write_all(out, line)
             os.fsync(out)
         finally:
             os.close(out)
@@ -369,7 +369,7 @@ def _tip(state: dict[str, object], folder: Path, session_id: str) -> tuple[int, 
     found = segments(folder, session_id)
     if found:
         try:
-            fd = _open_regular(found[-1][1], os.O_RDONLY)
+            fd = open_regular(found[-1][1], os.O_RDONLY)
         except (OSError, AppendError):
             return best
         try:

@@ -44,13 +44,8 @@ class AppendError(StorageError):
 
 
 class SessionFile:
-    """An open session that appends chained lines under a lock.
-
-    Outside a git work tree (*place* None) the lines go to ``<id>.jsonl``,
-    which is also the lock. Inside one they go to the session's open segment
-    (see ``_segments``), and the lock is the session's state file in the git
-    directory.
-    """
+    """An open session file that appends chained lines under ``flock`` on the file itself
+    (``segments.SegmentedFile`` appends to a session's open segment inside a git work tree)."""
 
     def __init__(self, path: Path, session_id: str) -> None:
         self.path = path  # <folder>/<id>.jsonl (inside a work tree: the first segment)
@@ -130,19 +125,17 @@ class SessionFile:
 
     def _open(self, path: Path, create: int) -> None:
         real_folder(path.parent, create=True, top=self.top)
-        self._fd = _open_regular(path, os.O_RDWR | os.O_APPEND | create)
+        self._fd = open_regular(path, os.O_RDWR | os.O_APPEND | create)
         self._pid = os.getpid()
         self.live = path
         self._tail = None
-
-    # -- segments (inside a git work tree) ---------------------------------
 
     def _tail_state(self, fd: int, size: int, recovery: RecoveryEncoder) -> tuple[int, int, str | None]:
         """Return ``(size, last_seq, last_digest)`` of the appended-to file, recovering a torn tail first."""
         if size == 0:
             return 0, *self._empty_tail()
         keep, facts = self._untorn(fd, size)
-        last_seq, digest = self._read_last(fd, keep)
+        last_seq, digest = read_last(fd, keep)
         if facts is None:
             return size, last_seq, digest
         line = chain_line(recovery(self.session_id, facts), last_seq + 1, digest)
@@ -152,9 +145,6 @@ class SessionFile:
     def _empty_tail(self) -> tuple[int, str | None]:
         """``(seq, digest)`` an empty file goes on from: nothing, for a plain session file."""
         return 0, None
-
-    def _read_last(self, fd: int, size: int) -> tuple[int, str | None]:
-        return read_last(fd, size)
 
     def _untorn(self, fd: int, size: int) -> tuple[int, dict[str, object] | None]:
         """If the file does not end in a newline, save the bytes after the last one aside.
@@ -179,7 +169,7 @@ class SessionFile:
             pass  # the same bytes at the same offset were saved by an earlier recovery
         else:
             try:
-                _write_all(out, torn)
+                write_all(out, torn)
                 os.fsync(out)
             finally:
                 os.close(out)
@@ -194,7 +184,7 @@ class SessionFile:
 
     def _write(self, fd: int, data: bytes, size_before: int) -> None:
         try:
-            _write_all(fd, data)
+            write_all(fd, data)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, size_before)  # never leave half a line behind
@@ -241,7 +231,7 @@ def _no_link(folder: Path, top: Path | None) -> None:
             raise AppendError(f"{part} is a symlink; sessionlog never writes through a linked folder")
 
 
-def _open_regular(path: Path, flags: int) -> int:
+def open_regular(path: Path, flags: int) -> int:
     """Open *path* without following a symlink; refuse anything but a regular file."""
     try:
         fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
@@ -273,7 +263,7 @@ def _replace_tail(path: Path, keep: int, line: bytes) -> None:
     kill after it leaves the recovery event, at worst followed by the rest of the torn
     bytes, which the next open recovers in turn. The record is never lost.
     """
-    fd = _open_regular(path, os.O_RDWR)  # not O_APPEND: the line goes where the torn bytes start
+    fd = open_regular(path, os.O_RDWR)  # not O_APPEND: the line goes where the torn bytes start
     try:
         written = 0
         while written < len(line):
@@ -285,7 +275,7 @@ def _replace_tail(path: Path, keep: int, line: bytes) -> None:
         os.close(fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     written = os.write(fd, data)
     if written == len(data):
         return  # the usual case: one write, one whole line
