@@ -107,10 +107,11 @@ class Checker:
 
     # -- entry points ------------------------------------------------------
 
-    def check_index(self) -> list[Finding]:
-        """What the next commit records, against HEAD (or nothing, before the first commit).
-        Where HEAD was is kept in ``head`` (None before the first commit)."""
-        self.head = _git.rev_parse("HEAD", cwd=self.root)
+    def check_index(self, *, head: str | None = None) -> list[Finding]:
+        """What the next commit records, against HEAD (or nothing, before the first commit);
+        *head*, when the caller resolved it already. Where HEAD was is kept in ``head`` (None
+        before the first commit)."""
+        self.head = head or _git.rev_parse("HEAD", cwd=self.root)
         head = self.head or _git.empty_tree(self.root)
         self._index_mode = True
         try:

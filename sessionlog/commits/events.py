@@ -404,9 +404,10 @@ def flush(root: Path, *, stage: bool = True, log_commits: bool = True) -> tuple[
         # Listed first, closed next: a segment an agent starts meanwhile is not listed, stays open
         # and waits for the next commit, and no line is appended to a file once it is staged.
         close_segments(place, [root / path for path in pending])
-    written = f"{prefix}{repo_session_id(_git.current_branch(cwd=root), clone_id(root))}.jsonl"
-    if logged and (root / written).is_file():
-        pending = sorted({*pending, written})
+    if logged:  # the repository log's own file took them (its newest segment, if one is pending, is listed)
+        written = f"{prefix}{repo_session_id(_git.current_branch(cwd=root), clone_id(root))}.jsonl"
+        if (root / written).is_file():
+            pending = sorted({*pending, written})
     if stage and pending:
         _git.add(pending, cwd=root)
     return pending, problems

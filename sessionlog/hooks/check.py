@@ -66,14 +66,13 @@ def _commit_arguments() -> list[bytes] | None:
     return None
 
 
-def _committable(root: Path) -> bool:
+def _committable(root: Path, head: str | None) -> bool:
     """Whether git will make this commit: it decided from the index as it was before this hook ran,
     so lines staged into a commit that has nothing in it would be left staged behind it.
 
     ``--amend`` is committable when HEAD's own change is (git compares with HEAD's parent);
     ``--allow-empty`` commits take no lines (they go with the next commit).
     """
-    head = _git.rev_parse("HEAD", cwd=root)
     if head is None or _git.index_differs(head, cwd=root):
         return True
     args = _commit_arguments()
@@ -111,11 +110,12 @@ def run_check(
             for notice in checker.notices:
                 print(f"sessionlog-check: notice: {notice}", file=sys.stderr)
             return findings
-        if stage_events and not _partial_commit() and not _in_merge() and (not _in_commit() or _committable(root)):
+        at = _git.rev_parse("HEAD", cwd=root)  # once, for both questions below
+        if stage_events and not _partial_commit() and not _in_merge() and (not _in_commit() or _committable(root, at)):
             _, left = _repo_events.flush(root)
             if problems is not None:
                 problems += left
-        findings = checker.check_index()
+        findings = checker.check_index(head=at)
         if whole_files:
             findings += checker.check_files()
         if _in_commit():
