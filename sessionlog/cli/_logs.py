@@ -98,10 +98,8 @@ def _verify_one(
     else:
         report = verify_file(path, schemas, redactor=redactor)
         files = [path]
-    for file in files if anchor else []:
-        problem = anchor_problem(file, anchor) if file.is_file() else None  # type: ignore[arg-type]
-        if problem is not None:
-            report.findings.append(problem)
+    if anchor:
+        report.findings.extend(p for p in (anchor_problem(f, anchor) for f in files if f.is_file()) if p is not None)
     return report
 
 

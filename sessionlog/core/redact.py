@@ -504,8 +504,8 @@ class Redactor:
         encoded = encoded if encoded is not None else orjson.dumps(event)
         words = self.rules.hit_words(encoded)
         found: list[dict[str, str]] = []
-        encoded_text = _compiled_bytes(_BASE64_RUN).search(encoded) is not None
-        if not encoded_text and (not (words or self.rules.has_ungated) or not self.rules.needs_walk(encoded, words)):
+        has_base64 = _compiled_bytes(_BASE64_RUN).search(encoded) is not None
+        if not has_base64 and (not (words or self.rules.has_ungated) or not self.rules.needs_walk(encoded, words)):
             return found
         for key, value in list(event.items()):
             if key in ("event_id", "timestamp", "session_id", "redactions"):
@@ -533,6 +533,8 @@ class Redactor:
         return "".join([*out, text[at:]]) if out else text
 
     def _json_inside(self, text: str, path: tuple[str | int, ...], found: list[dict[str, str]]) -> str:
+        if len(text) < 8 or not (text[0] in "{[" or text[0].isspace()):
+            return text  # the common case, decided without copying the string
         stripped = text.strip()
         if len(stripped) < 8 or stripped[0] not in "{[" or stripped[-1] not in "}]" or '"' not in stripped:
             return text
