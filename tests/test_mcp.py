@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +36,19 @@ async def _call(session: ClientSession, tool: str, **arguments: Any) -> Any:
     return await session.call_tool(tool, arguments)
 
 
+@contextlib.asynccontextmanager
+async def _serving(params: StdioServerParameters) -> AsyncIterator[ClientSession]:
+    """A session of the official SDK's client with `sessionlog mcp`, initialized."""
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        yield session
+
+
 @pytest.mark.anyio
 async def test_an_agent_logs_and_reads_through_the_mcp_tools(tmp_path: Path) -> None:
     repo = Repo(tmp_path / "repo")
     repo.run("sessionlog", "init")
-    async with (
-        stdio_client(_params(repo, SESSIONLOG_SESSION="claude_mcp")) as (read, write),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
+    async with _serving(_params(repo, SESSIONLOG_SESSION="claude_mcp")) as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
         assert {
             "append_event",
@@ -130,8 +136,7 @@ async def test_without_a_session_the_tools_say_how_to_name_one(tmp_path: Path) -
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "sessionlog", "mcp"], cwd=str(repo.path), env=env
     )
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-        await session.initialize()
+    async with _serving(params) as session:
         result = await _call(session, "open_commitments")
         assert result.is_error and "sessionlog activate" in result.content[0].text
         repo.run("sessionlog", "activate", "s_active", "--agent", "claude_code")
@@ -163,11 +168,7 @@ async def test_missing_sessions_bad_references_and_unknown_arguments_are_clear_e
 
     repo = Repo(tmp_path / "repo")
     repo.run("sessionlog", "init")
-    async with (
-        stdio_client(_params(repo, SESSIONLOG_SESSION="m1")) as (read, write),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
+    async with _serving(_params(repo, SESSIONLOG_SESSION="m1")) as session:
         first = await _call(session, "append_event", event_type="tool_call", source="Bash")
         assert not first.is_error
         # a reference to an event that does not exist
