@@ -40,35 +40,25 @@ def fit(value: Any, limit: int = MAX_STRING, budget: int = 256 * 1024, *, redact
     With *redactor*, a string is redacted whole before it is cut (no secret is cut in half, the
     rest of it kept), and the digest is of the redacted text: never of a secret, which a digest
     would let anyone confirm by guessing."""
-    if redactor is not None:
-        value = _clean_long(value, limit, redactor)
-    fitted = _cut(value, limit)
+    fitted = _cut(value, limit, redactor)
     while limit > 256 and len(orjson.dumps(fitted)) > budget:
         limit //= 4
-        fitted = _cut(_clean_long(value, limit, redactor) if redactor is not None else value, limit)
+        fitted = _cut(value, limit, redactor)
     return fitted
 
 
-def _clean_long(value: Any, limit: int, redactor: Redactor) -> Any:
-    if isinstance(value, str):
-        return redactor.clean_text(value) if len(value) > limit else value
-    if isinstance(value, dict):
-        return {k: _clean_long(v, limit, redactor) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean_long(v, limit, redactor) for v in value]
-    return value
-
-
-def _cut(value: Any, limit: int) -> Any:
+def _cut(value: Any, limit: int, redactor: Redactor | None) -> Any:
     if isinstance(value, str):
         if len(value) <= limit:
             return value
+        if redactor is not None:
+            value = redactor.clean_text(value)  # before the cut: no secret is cut in half
         digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
         return f"{value[:limit]}… [cut by sessionlog: {len(value)} characters in all, sha256 {digest}]"
     if isinstance(value, dict):
-        return {str(k): _cut(v, limit) for k, v in value.items()}
+        return {str(k): _cut(v, limit, redactor) for k, v in value.items()}
     if isinstance(value, list):
-        return [_cut(v, limit) for v in value]
+        return [_cut(v, limit, redactor) for v in value]
     return value
 
 
