@@ -171,19 +171,12 @@ def verify_file(
     label: str | None = None,
     lines: Iterable[tuple[int, bytes]] | None = None,
 ) -> VerifyReport:
-    """Check every line of a session file (or the numbered *lines* given for it); never raises for bad content."""
-    first = 1 if lines is not None else first_line_of(path)
-    checker = LineChecker(label or str(path), schemas, redactor, first_line=first)
-    try:
-        if lines is not None:
-            checker.feed(lines)
-        else:
-            with open_session_file(path) as stream:
-                checker.feed(iter_lines(stream, first_line=first))
-    except OSError as exc:
-        checker.findings.append(Finding(checker.path, 0, f"cannot read: {exc.strerror or exc}"))
-    except NotASessionFile as exc:
-        checker.findings.append(Finding(checker.path, 0, str(exc)))
+    """Check every line of a session file (or the numbered *lines* given for it, labelled
+    *label*: an archive's); never raises for bad content."""
+    if lines is None:
+        return verify_segments([(first_line_of(path), path)], schemas, redactor=redactor)
+    checker = LineChecker(label or str(path), schemas, redactor)
+    checker.feed(lines)
     return VerifyReport(checker.path, checker.findings, checker.events, checker.unchained, checker.notes)
 
 
