@@ -19,7 +19,7 @@ from sessionlog.core.archive import read_archive
 from sessionlog.core.ids import session_id_error
 from sessionlog.core.paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SUFFIX, default_sessions_dir
 from sessionlog.core.queries import parse_instant
-from sessionlog.core.segments import place_of, segment_files, segments, session_ids
+from sessionlog.core.segments import parse_name, place_of, segment_files, segments, session_ids
 from sessionlog.core.store import AppendError, count_newlines, fsync_dir, last_line, line_start, real_folder
 
 log = logging.getLogger("sessionlog")
@@ -263,7 +263,7 @@ class LogManager:
         live_bytes = sum(p.stat().st_size for p in live)
         archived_bytes = sum(p.stat().st_size for p in archived)
         return {
-            "active_sessions": len(session_ids(self.base_dir)),
+            "active_sessions": len({_session_of(p) for p in live}),
             "active_events": sum(_newlines_in(p) for p in live),
             "active_size_bytes": live_bytes,
             "active_size_mb": round(live_bytes / 1_048_576, 3),
@@ -322,6 +322,11 @@ def _exclusive_temp(target: Path) -> tuple[int, Path]:
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.chmod(fd, 0o644)
     return fd, Path(name)
+
+
+def _session_of(path: Path) -> str:
+    parsed = parse_name(path.name)
+    return parsed[0] if parsed is not None else path.name
 
 
 def _read_file(path: Path) -> bytes:
