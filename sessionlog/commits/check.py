@@ -369,6 +369,8 @@ class Checker:
             for c in by_path.values()
             if c.status == "D" and self._kind(c.path) == "session" and session_id_of(c.path) == session
         )
+        if change.path != removed[0][1]:
+            return []  # checked once for all the session's segments, with its first
         # (lines appended after the last commit may follow: they were never committed)
         if archived is None or not archived.startswith(b"".join(self.blobs.read(oid) for _, _, oid in removed)):
             names = ", ".join(p for _, p, _ in removed)
