@@ -108,21 +108,6 @@ def segments(folder: Path, session_id: str) -> list[tuple[int, Path]]:
     return found
 
 
-def session_ids(folder: Path) -> set[str]:
-    """Ids of the sessions with at least one regular segment file in *folder*."""
-    found: set[str] = set()
-    try:
-        entries = os.scandir(folder)
-    except (FileNotFoundError, NotADirectoryError):
-        return found
-    with entries:
-        for entry in entries:
-            parsed = parse_name(entry.name)
-            if parsed is not None and entry.is_file(follow_symlinks=False):
-                found.add(parsed[0])
-    return found
-
-
 def segment_files(folder: Path) -> Iterator[Path]:
     """Every regular segment file directly in *folder*."""
     try:
@@ -133,6 +118,11 @@ def segment_files(folder: Path) -> Iterator[Path]:
         for entry in sorted(entries, key=lambda e: e.name):
             if parse_name(entry.name) is not None and entry.is_file(follow_symlinks=False):
                 yield Path(entry.path)
+
+
+def session_ids(folder: Path) -> set[str]:
+    """Ids of the sessions with at least one regular segment file in *folder*."""
+    return {name[0] for name in (parse_name(p.name) for p in segment_files(folder)) if name is not None}
 
 
 def index_stamp(index: str) -> list[int] | None:
