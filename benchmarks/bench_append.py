@@ -46,6 +46,15 @@ def run_sessionlog_batched(path: Path, events: list[dict[str, Any]]) -> None:
                 raise RuntimeError(error)
 
 
+def run_sessionlog_work_tree(path: Path, events: list[dict[str, Any]]) -> None:
+    """In a git work tree appends go to the session's open segment, under the lock of its state in
+    the git directory (ARCHITECTURE.md): what an agent in a repository pays."""
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    run_sessionlog(path / ".ai-agents" / "sessions", events)
+
+
 def run_sessionlog_fsync(path: Path, events: list[dict[str, Any]]) -> None:
     run_sessionlog(path, events, fsync=True)
 
@@ -114,6 +123,7 @@ def run_eliot(path: Path, events: list[dict[str, Any]]) -> None:
 
 CONTENDERS: dict[str, Runner] = {
     "sessionlog (validate+redact+chain+lock)": run_sessionlog,
+    "sessionlog, in a git work tree (segments)": run_sessionlog_work_tree,
     "sessionlog, append_events (100/batch)": run_sessionlog_batched,
     "logging + python-json-logger": run_logging_json,
     "structlog, stdlib json": run_structlog_json,
