@@ -62,7 +62,7 @@ def main() -> None:
             f"p90 {sorted(appends)[int(len(appends) * 0.9)] * 1000:.2f} ms"
         )
         print(f"MCP open_commitments round trip: median {statistics.median(reads) * 1000:.2f} ms")
-        logger = SessionLogger(repo / "s", spool=False)
+        logger = SessionLogger(repo / "s", segments=False)
         batch = [
             {
                 "event_type": "tool_call",
@@ -72,10 +72,11 @@ def main() -> None:
             }
             for i in range(args.events)
         ]
+        batch.append({"event_type": "state_change", "agent": "codex", "source": "Stop", "data": {"kind": "turn_end"}})
         for start in range(0, len(batch), 1000):
-            logger.append_events("big", batch[start : start + 1000])
+            logger.append_events("big", batch[start : start + 1000])  # one turn, ended
         started = time.perf_counter()
-        body = otel.request_for(logger, ["big"]).SerializeToString()
+        body = otel.request_for(otel.plan(logger, ["big"]).spans).SerializeToString()
         built = time.perf_counter() - started
         print(
             f"OTLP export, {args.events} events: {args.events / built:,.0f} events/s built and serialized "
@@ -95,7 +96,9 @@ def main() -> None:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         started = time.perf_counter()
-        otel.send(otel.request_for(logger, ["big"]), f"http://127.0.0.1:{server.server_address[1]}/v1/traces")
+        otel.send(
+            otel.request_for(otel.plan(logger, ["big"]).spans), f"http://127.0.0.1:{server.server_address[1]}/v1/traces"
+        )
         print(f"OTLP export sent to a loopback receiver: {args.events / (time.perf_counter() - started):,.0f} events/s")
         server.shutdown()
         server.server_close()

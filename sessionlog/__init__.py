@@ -13,7 +13,14 @@ if TYPE_CHECKING:
     from sessionlog.core.ids import agent_error, make_session_id, new_event_id
     from sessionlog.core.logger import AppendResult, SessionLogger
     from sessionlog.core.manage import CleanupItem, LogManager
-    from sessionlog.core.queries import DanglingReference, SessionEvents, failure_history, open_commitments
+    from sessionlog.core.queries import (
+        DanglingReference,
+        SessionEvents,
+        by_time,
+        failure_history,
+        instant_of,
+        open_commitments,
+    )
     from sessionlog.core.reader import ParseError
     from sessionlog.core.redact import DEFAULT_SECRET_PATTERNS, Redactor, SecretPattern
     from sessionlog.core.schema import SchemaError, SchemaSet, builtin_schema, load_schemas
@@ -37,6 +44,8 @@ _WHERE = {
     "failure_history": "core.queries",
     "active_session_id": "commits.events",
     "open_commitments": "core.queries",
+    "by_time": "core.queries",
+    "instant_of": "core.queries",
     "SessionEvents": "core.queries",
     "ParseError": "core.reader",
     "DEFAULT_SECRET_PATTERNS": "core.redact",
@@ -81,7 +90,9 @@ __all__ = [
     "active_session_id",
     "agent_error",
     "builtin_schema",
+    "by_time",
     "failure_history",
+    "instant_of",
     "line_digest",
     "load_schemas",
     "make_session_id",

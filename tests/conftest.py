@@ -110,15 +110,21 @@ def original(name: str) -> Path:
 
 
 @contextlib.contextmanager
-def loopback_http(respond: Callable[[str, str, dict[str, str], bytes], bytes]) -> Iterator[str]:
+def loopback_http(
+    respond: Callable[[str, str, dict[str, str], bytes], bytes | tuple[int, dict[str, str], bytes]],
+) -> Iterator[str]:
     """A real HTTP server on a loopback port for the duration; *respond(method, path, headers, body)*
-    gives each request's answer. Yields the server's base URL."""
+    gives each request's answer: a body (status 200), or ``(status, headers, body)``. Yields the
+    server's base URL."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            body = respond(self.command, self.path, dict(self.headers), self.rfile.read(length) if length else b"")
-            self.send_response(200)
+            answer = respond(self.command, self.path, dict(self.headers), self.rfile.read(length) if length else b"")
+            status, headers, body = answer if isinstance(answer, tuple) else (200, {}, answer)
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

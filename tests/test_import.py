@@ -25,18 +25,28 @@ def _records(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def claude_expected(paths: list[Path]) -> Counter[str]:
+def claude_expected(paths: list[Path]) -> Counter[str]:  # noqa: PLR0912 - one branch per record kind, as the importer
     """Events a Claude Code transcript should give, counted from the raw records (unique per session)."""
     seen: set[tuple[object, str]] = set()
     counts: Counter[str] = Counter()
     for path in paths:
+        prompt = None  # the user's prompt whose turn is open: it ends at the next one or at end_turn
         for r in _records(path):
             session = r.get("sessionId") or path.stem
             message = r.get("message") if isinstance(r.get("message"), dict) else {}
             content = message.get("content")  # type: ignore[union-attr]
             keys: list[tuple[str, str]] = []
+            side = bool(r.get("isSidechain"))
             if r.get("type") == "user" and isinstance(content, str):
                 keys.append(("user_message", str(r.get("uuid"))))
+                if not side:
+                    if prompt is not None:
+                        keys.append(("state_change", prompt))
+                    prompt = str(r.get("uuid"))
+            if r.get("type") == "assistant" and message.get("stop_reason") == "end_turn" and not side:  # type: ignore[union-attr]
+                if prompt is not None:
+                    keys.append(("state_change", prompt))
+                prompt = None
             for item in content if isinstance(content, list) else []:
                 if r.get("type") == "assistant" and item.get("type") == "tool_use":
                     keys.append(("tool_call", item["id"]))
@@ -67,11 +77,18 @@ def codex_expected(paths: list[Path]) -> Counter[str]:
                     "user_message",
                     str(r.get("timestamp")) + hashlib.sha256(str(p["message"]).encode()).hexdigest(),
                 )  # type: ignore[index]
-            elif p.get("type") == "function_call":  # type: ignore[union-attr]
+            elif p.get("type") in ("function_call", "custom_tool_call", "local_shell_call"):  # type: ignore[union-attr]
                 kind, key = "tool_call", str(p["call_id"])  # type: ignore[index]
-            elif p.get("type") == "function_call_output":  # type: ignore[union-attr]
-                code = re.search(r"Process exited with code (-?\d+)", str(p.get("output"))[:2000])  # type: ignore[union-attr]
-                if code and code.group(1) != "0":
+            elif p.get("type") == "web_search_call":  # type: ignore[union-attr]
+                kind, key = "tool_call", str(p.get("id") or r.get("timestamp"))  # type: ignore[union-attr]
+            elif r.get("type") == "event_msg" and p.get("type") == "task_complete":  # type: ignore[union-attr]
+                kind, key = "state_change", str(p.get("turn_id"))  # type: ignore[union-attr]
+            elif str(p.get("type")).endswith("_call_output"):  # type: ignore[union-attr]
+                output = str(p.get("output"))  # type: ignore[union-attr]
+                code = re.search(r"(?m)^(?:Process exited with code|Exit code:?) (-?\d+)", output[:2000])
+                meta = re.search(r'"exit_code": ?(-?\d+)', output) if output.startswith("{") else None
+                found = meta or code
+                if found and found.group(1) != "0":
                     kind, key = "error", str(p["call_id"])  # type: ignore[index]
             if kind and (session, kind + key) not in seen:
                 seen.add((session, kind + key))

@@ -1,27 +1,32 @@
 """Sessions exported as OTLP/HTTP traces to a real receiver on a loopback port, decoded with
-opentelemetry-proto and checked span by span."""
+opentelemetry-proto and checked span by span: one trace per ended turn, GenAI attributes, time
+bounds from the events' instants, one span per failure, re-export that never contradicts."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import loopback_http
+from conftest import SHARED, loopback_http, shared
 from gitrepo import Repo
 
 from sessionlog import SessionLogger
 
 pytest.importorskip("opentelemetry.proto")
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.trace.v1.trace_pb2 import Status
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+Received = list[ExportTraceServiceRequest]
 
 
 @pytest.fixture
-def collector() -> Iterator[tuple[str, list[ExportTraceServiceRequest]]]:
-    received: list[ExportTraceServiceRequest] = []
+def collector() -> Iterator[tuple[str, Received]]:
+    received: Received = []
 
     def respond(method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
         assert (method, path) == ("POST", "/v1/traces")
@@ -33,84 +38,306 @@ def collector() -> Iterator[tuple[str, list[ExportTraceServiceRequest]]]:
         yield f"{url}/v1/traces", received
 
 
-def _session(repo: Repo) -> dict[str, str]:
-    lg = SessionLogger(repo.sessions)
-    ask = lg.append_event("s1", "user_message", "user", "terminal", data={"message": "run the tests"})
+def _spans(request: ExportTraceServiceRequest) -> list[Span]:
+    return [s for r in request.resource_spans for ss in r.scope_spans for s in ss.spans]
+
+
+def _attrs(span: Span) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for a in span.attributes:
+        kind = a.value.WhichOneof("value")
+        out[a.key] = getattr(a.value, kind) if kind else None
+    return out
+
+
+def _session(lg: SessionLogger) -> dict[str, str]:
+    """Two turns: the first ended (a tool call that fails, an API failure, a decision, the end
+    with model and usage), the second still going."""
+    ask = lg.append_event(
+        "s1", "user_message", "user", "prompt", data={"message": "run the tests"}, timestamp="2026-01-01T10:00:00Z"
+    )
     call = lg.append_event(
         "s1",
         "tool_call",
         "claude_code",
         "Bash",
-        data={"tool": "Bash", "tool_use_id": "toolu_1", "input": {"command": "pytest"}, "duration_ms": 1500},
+        data={
+            "tool": "Bash",
+            "tool_use_id": "toolu_1",
+            "input": {"command": "pytest"},
+            "output": "2 failed",
+            "ended_at": "2026-01-01T10:00:06.500Z",
+        },
         dependencies={"depends_on": [str(ask.event_id)]},
+        timestamp="2026-01-01T10:00:05Z",
     )
     fail = lg.append_event(
         "s1",
         "error",
         "claude_code",
         "Bash",
-        data={"tool": "Bash", "error_code": "exit_1"},
-        failure_ledger=[{"attempt": "pytest", "failure_reason": "2 failed"}],
+        data={"tool": "Bash", "tool_use_id": "toolu_1", "message": "Exit code 1"},
+        failure_ledger=[{"attempt": "Bash: pytest", "failure_reason": "Exit code 1"}],
         dependencies={"depends_on": [str(call.event_id)]},
+        timestamp="2026-01-01T10:00:06.500Z",
     )
-    lg.append_event("s1", "decision", "claude_code", "plan", data={"decision": "fix the fixture"})
-    return {"ask": str(ask.event_id), "call": str(call.event_id), "fail": str(fail.event_id)}
+    api = lg.append_event(
+        "s1",
+        "error",
+        "claude_code",
+        "api",
+        data={"kind": "api_error", "error": "rate_limit", "message": "429"},
+        failure_ledger=[{"attempt": "model turn", "failure_reason": "API error: rate_limit"}],
+        timestamp="2026-01-01T10:00:07Z",
+    )
+    decision = lg.append_event(
+        "s1",
+        "decision",
+        "claude_code",
+        "plan",
+        data={"decision": "fix the fixture"},
+        dependencies={"depends_on": [str(fail.event_id)]},
+        timestamp="2026-01-01T10:00:08Z",
+    )
+    end = lg.append_event(
+        "s1",
+        "state_change",
+        "claude_code",
+        "Stop",
+        data={
+            "kind": "turn_end",
+            "last_assistant_message": "The fixture is fixed.",
+            "model": "claude-sonnet-4-5",
+            "usage": {"input_tokens": 10, "cache_read_input_tokens": 90, "output_tokens": 7},
+        },
+        timestamp="2026-01-01T10:00:09Z",
+    )
+    # written after the turn's end, happened inside the turn: bounds must not come from line order
+    early = lg.append_event(
+        "s1",
+        "tool_call",
+        "claude_code",
+        "Read",
+        data={"tool": "Read", "tool_use_id": "toolu_0", "duration_ms": 250, "sidechain": True},
+        timestamp="2026-01-01T10:00:01Z",
+    )
+    second = lg.append_event(
+        "s1", "user_message", "user", "prompt", data={"message": "now commit"}, timestamp="2026-01-01T10:05:00Z"
+    )
+    return {
+        k: str(v.event_id)
+        for k, v in dict(
+            ask=ask, call=call, fail=fail, api=api, decision=decision, early=early, end=end, second=second
+        ).items()
+    }
 
 
-def _export(repo: Repo, endpoint: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return repo.run(sys.executable, "-m", "sessionlog", "export-otel", "--endpoint", endpoint, *args, check=check)
+def _export(repo: Repo, endpoint: str, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+    return repo.run(
+        sys.executable, "-m", "sessionlog", "export-otel", "--endpoint", endpoint, *args, check=check, env=env or None
+    )
 
 
-def test_a_session_becomes_one_trace_with_tool_spans_errors_and_links(tmp_path: Path, collector: tuple) -> None:  # type: ignore[type-arg]
+def test_an_ended_turn_is_one_trace_with_genai_attributes_and_one_span_per_failure(
+    tmp_path: Path, collector: tuple[str, Received]
+) -> None:
     endpoint, received = collector
     repo = Repo(tmp_path / "repo")
-    ids = _session(repo)
+    ids = _session(SessionLogger(repo.sessions))
     out = _export(repo, endpoint).stdout
-    assert "3 span(s) of 1 session(s) sent" in out
+    assert "1 turn(s) sent" in out and "1 turn(s) not ended yet, held back" in out, out
     [request] = received
-    spans = {s.name: s for s in request.resource_spans[0].scope_spans[0].spans}
-    root, tool, error = spans["invoke_agent claude_code"], spans["execute_tool Bash"], spans["error"]
-    attrs = {a.key: a.value for a in root.attributes}
-    assert attrs["gen_ai.operation.name"].string_value == "invoke_agent"
-    assert attrs["gen_ai.conversation.id"].string_value == "s1"
-    assert tool.parent_span_id == root.span_id and error.parent_span_id == root.span_id
-    assert len({s.trace_id for s in spans.values()}) == 1
-    tool_attrs = {a.key: a.value for a in tool.attributes}
-    assert (
-        tool_attrs["gen_ai.tool.name"].string_value == "Bash"
-        and tool_attrs["gen_ai.tool.call.id"].string_value == "toolu_1"
-    )
-    assert tool.end_time_unix_nano - tool.start_time_unix_nano == 1_500_000_000
-    assert tool.status.code == Status.STATUS_CODE_ERROR and tool_attrs["error.type"].string_value == "exit_1"
-    assert error.status.code == Status.STATUS_CODE_ERROR
-    assert [link.span_id for link in error.links] == [tool.span_id]  # depends_on, as a link
-    assert {e.name for e in root.events} == {"sessionlog.user_message", "sessionlog.decision"}
-    assert "gen_ai.tool.call.arguments" not in tool_attrs  # content only on request
-    assert "pytest" not in request.SerializeToString().decode("utf-8", "replace").replace(ids["call"], "")
-    # nothing new: nothing sent; --all sends the very same ids again
+    spans = _spans(request)
+    assert len({s.trace_id for s in spans}) == 1
+    by_name = {s.name: s for s in spans}
+    root = by_name["invoke_agent claude_code"]
+    bash, read, api = by_name["execute_tool Bash"], by_name["execute_tool Read"], by_name["failure api"]
+    assert len(spans) == 4  # root, two tools, the API failure: the Bash failure is its tool's span
+    attrs = _attrs(root)
+    assert attrs["gen_ai.operation.name"] == "invoke_agent"
+    assert attrs["gen_ai.provider.name"] == "anthropic"
+    assert attrs["gen_ai.conversation.id"] == "s1"
+    assert attrs["gen_ai.request.model"] == attrs["gen_ai.response.model"] == "claude-sonnet-4-5"
+    assert attrs["gen_ai.usage.input_tokens"] == 100 and attrs["gen_ai.usage.output_tokens"] == 7
+    assert attrs["gen_ai.usage.cache_read.input_tokens"] == 90
+    # bounds from the instants, not the order of the lines
+    assert root.start_time_unix_nano == bash.start_time_unix_nano - 5 * 10**9  # the prompt's instant
+    assert root.end_time_unix_nano - root.start_time_unix_nano == 9 * 10**9
+    assert bash.end_time_unix_nano - bash.start_time_unix_nano == 1_500_000_000  # from ended_at
+    assert read.end_time_unix_nano - read.start_time_unix_nano == 250_000_000  # from duration_ms
+    assert bash.status.code == Status.STATUS_CODE_ERROR and _attrs(bash)["error.type"] == "nonzero_exit"
+    assert api.status.code == Status.STATUS_CODE_ERROR and _attrs(api)["error.type"] == "api_error.rate_limit"
+    assert read.status.code == Status.STATUS_CODE_UNSET
+    assert all(s.parent_span_id == root.span_id for s in spans if s is not root)
+    # content is opt-in
+    assert not {"gen_ai.input.messages", "gen_ai.output.messages"} & set(attrs)
+    assert "gen_ai.tool.call.arguments" not in _attrs(bash)
+    assert b"pytest" not in request.SerializeToString()
+    # span events: the decision (its depends_on points at an error, held by the Bash span) and the end
+    assert {e.name for e in root.events} == {
+        "sessionlog.user_message",
+        "sessionlog.decision",
+        "sessionlog.state_change",
+    }
+    assert not any(link.span_id == root.span_id for s in spans for link in s.links)
+    resource = {a.key: a.value.string_value for a in request.resource_spans[0].resource.attributes}
+    assert resource["service.name"] == "sessionlog"
+    assert ids["api"]
+
+
+def test_reexport_sends_each_ended_turn_once_and_never_changes_it(
+    tmp_path: Path, collector: tuple[str, Received]
+) -> None:
+    endpoint, received = collector
+    repo = Repo(tmp_path / "repo")
+    lg = SessionLogger(repo.sessions)
+    ids = _session(lg)
+    _export(repo, endpoint)
+    first = {(s.trace_id, s.span_id): s for s in _spans(received[0])}
     assert "nothing new to send" in _export(repo, endpoint).stdout and len(received) == 1
+    # the session grows: the second turn ends; only its trace is sent, the first is left as sent
+    call = lg.append_event(
+        "s1",
+        "tool_call",
+        "claude_code",
+        "Bash",
+        data={"tool": "Bash", "tool_use_id": "toolu_2", "input": {"command": "git commit"}},
+        dependencies={"depends_on": [ids["decision"]]},
+        timestamp="2026-01-01T10:05:01Z",
+    )
+    lg.append_event(
+        "s1", "state_change", "claude_code", "Stop", data={"kind": "turn_end"}, timestamp="2026-01-01T10:05:02Z"
+    )
+    out = _export(repo, endpoint).stdout
+    assert "1 turn(s) sent" in out and "1 turn(s) sent to this endpoint before" in out, out
+    second = _spans(received[1])
+    assert {s.trace_id for s in second}.isdisjoint({s.trace_id for s in first.values()})
+    [commit] = [s for s in second if s.name == "execute_tool Bash"]
+    # a link to an event of the first turn points at a span that was sent: its root
+    first_root = next(s for s in first.values() if s.name.startswith("invoke_agent"))
+    assert [(link.trace_id, link.span_id) for link in commit.links] == [(first_root.trace_id, first_root.span_id)]
+    assert call.ok
+    # --all --content sends both turns again with the very same ids, now with content
     _export(repo, endpoint, "--all", "--content")
-    again = {s.name: s for s in received[1].resource_spans[0].scope_spans[0].spans}
-    assert {n: (s.trace_id, s.span_id) for n, s in again.items()} == {
-        n: (s.trace_id, s.span_id) for n, s in spans.items()
-    }
-    assert "gen_ai.tool.call.arguments" in {a.key for a in again["execute_tool Bash"].attributes}
-    # a changed session is sent again; --since keeps the root and what happened from then on
-    later = SessionLogger(repo.sessions).append_event("s1", "tool_call", "claude_code", "Read", data={"tool": "Read"})
-    assert "4 span(s) of 1 session(s)" in _export(repo, endpoint).stdout
-    stamp = SessionLogger(repo.sessions).read_session("s1")[-1]["timestamp"]
-    assert "2 span(s) of 1 session(s)" in _export(repo, endpoint, "--all", "--since", stamp).stdout
-    assert {s.name for s in received[-1].resource_spans[0].scope_spans[0].spans} == {
-        "invoke_agent claude_code",
-        "execute_tool Read",
-    }
-    assert later.ok and _export(repo, endpoint, "--since", "yesterday", check=False).returncode == 2
+    again = _spans(received[2])
+    assert {(s.trace_id, s.span_id) for s in again} == set(first) | {(s.trace_id, s.span_id) for s in second}
+    root = next(s for s in again if s.span_id == first_root.span_id)
+    assert json.loads(_attrs(root)["gen_ai.input.messages"]) == [
+        {"role": "user", "parts": [{"type": "text", "content": "run the tests"}]}
+    ]
+    assert json.loads(_attrs(root)["gen_ai.output.messages"])[0]["parts"][0]["content"] == "The fixture is fixed."
+    bash = next(s for s in again if s.name == "execute_tool Bash" and s.trace_id == first_root.trace_id)
+    assert _attrs(bash)["gen_ai.tool.call.result"] == "2 failed"
+    assert json.loads(_attrs(bash)["gen_ai.tool.call.arguments"]) == {"command": "pytest"}
+
+
+def test_resource_attributes_come_from_the_standard_variables(tmp_path: Path, collector: tuple[str, Received]) -> None:
+    endpoint, received = collector
+    repo = Repo(tmp_path / "repo")
+    _session(SessionLogger(repo.sessions))
+    _export(
+        repo,
+        endpoint,
+        OTEL_RESOURCE_ATTRIBUTES="deployment.environment=ci,team=agents%20platform,service.name=ignored",
+        OTEL_SERVICE_NAME="repo-agents",
+    )
+    resource = {a.key: a.value.string_value for a in received[0].resource_spans[0].resource.attributes}
+    assert resource == {"service.name": "repo-agents", "deployment.environment": "ci", "team": "agents platform"}
+
+
+def test_a_redirect_is_not_followed_with_the_headers_and_nothing_counts_as_sent(tmp_path: Path) -> None:
+    stolen: list[dict[str, str]] = []
+
+    def elsewhere(method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+        stolen.append(headers)
+        return b""
+
+    with loopback_http(elsewhere) as other:
+
+        def moved(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+            return 302, {"Location": f"{other}/v1/traces"}, b""
+
+        with loopback_http(moved) as url:
+            repo = Repo(tmp_path / "repo")
+            _session(SessionLogger(repo.sessions))
+            proc = _export(
+                repo, f"{url}/v1/traces", check=False, OTEL_EXPORTER_OTLP_HEADERS="authorization=Bearer sk-live-123"
+            )
+    assert proc.returncode == 1 and "302" in proc.stderr and "not followed" in proc.stderr
+    assert stolen == []
+    assert not (repo.path / ".git" / "sessionlog" / "otlp-sent").exists()
+
+
+def test_an_error_answer_records_nothing_and_the_next_export_sends_it(
+    tmp_path: Path, collector: tuple[str, Received]
+) -> None:
+    answers = iter([(503, {}, b"busy")])
+
+    def busy(method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        return next(answers, (200, {}, b""))
+
+    repo = Repo(tmp_path / "repo")
+    _session(SessionLogger(repo.sessions))
+    with loopback_http(busy) as url:
+        failed = _export(repo, f"{url}/v1/traces", check=False)
+        assert failed.returncode == 1 and "503" in failed.stderr
+        assert "1 turn(s) sent" in _export(repo, f"{url}/v1/traces").stdout
 
 
 def test_an_unreachable_collector_is_reported(tmp_path: Path) -> None:
     repo = Repo(tmp_path / "repo")
-    _session(repo)
-    proc = repo.run(
-        sys.executable, "-m", "sessionlog", "export-otel", "--endpoint", "http://127.0.0.1:9/v1/traces", check=False
-    )
+    _session(SessionLogger(repo.sessions))
+    proc = _export(repo, "http://127.0.0.1:9/v1/traces", check=False)
     assert proc.returncode == 1 and "127.0.0.1:9" in proc.stderr
+
+
+TRANSCRIPTS = SHARED / "fixtures" / "transcripts"
+
+
+@pytest.mark.parametrize(("agent", "pattern"), [("claude-code", "claude-code-*/*.jsonl"), ("codex", "codex-*/*.jsonl")])
+def test_real_transcripts_export_as_consistent_traces(
+    tmp_path: Path, collector: tuple[str, Received], agent: str, pattern: str
+) -> None:
+    shared("fixtures", "transcripts")
+    endpoint, received = collector
+    repo = Repo(tmp_path / "repo")
+    files = sorted(TRANSCRIPTS.glob(pattern))
+    repo.run(sys.executable, "-m", "sessionlog", "import", agent, *map(str, files))
+    _export(repo, endpoint, "--content")
+    spans = [s for r in received for s in _spans(r)]
+    assert spans
+    by_id = {(s.trace_id, s.span_id): s for s in spans}
+    assert len(by_id) == len(spans)  # no id is used twice
+    lg = SessionLogger(repo.sessions)
+    events = {e["event_id"]: e for s in lg.list_sessions() for e in lg.read_session(s)}
+    timed = 0
+    for span in spans:
+        assert span.end_time_unix_nano >= span.start_time_unix_nano > 0, span.name
+        if span.parent_span_id:
+            parent = by_id[(span.trace_id, span.parent_span_id)]
+            assert parent.start_time_unix_nano <= span.start_time_unix_nano
+            assert span.end_time_unix_nano <= parent.end_time_unix_nano
+        else:
+            assert _attrs(span)["gen_ai.provider.name"] == ("anthropic" if agent == "claude-code" else "openai")
+        for link in span.links:
+            assert (link.trace_id, link.span_id) in by_id  # links only to spans sent
+        if span.name.startswith("execute_tool"):
+            data = events[_attrs(span)["sessionlog.event_id"]]["data"]
+            if "ended_at" in data:
+                timed += 1
+                assert span.end_time_unix_nano - span.start_time_unix_nano == pytest.approx(
+                    data["duration_ms"] * 1e6, abs=1e3
+                )
+    assert timed > 0  # durations come from the transcripts' result records
+    # each failure is one span: its tool's, ERROR; a failure on a tool has no span of its own
+    tools = {_attrs(s)["sessionlog.event_id"]: s for s in spans if s.name.startswith("execute_tool")}
+    errors = [e for e in events.values() if e["event_type"] == "error"]
+    call_of = lambda data: data.get("tool_use_id") or data.get("call_id")  # noqa: E731
+    failed_calls = {call_of(e["data"]) for e in errors}
+    failed = {eid for eid in tools if call_of(events[eid]["data"]) in failed_calls}
+    for event_id, span in tools.items():
+        assert (span.status.code == Status.STATUS_CODE_ERROR) == (event_id in failed), span.name
+    on_tools = {e["event_id"] for e in errors if set(e.get("dependencies", {}).get("depends_on", [])) & set(tools)}
+    assert not [s for s in spans if s.name.startswith("failure") and _attrs(s)["sessionlog.event_id"] in on_tools]
+    if agent == "claude-code":
+        assert failed  # the fixtures hold failed tool calls

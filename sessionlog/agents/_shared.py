@@ -11,7 +11,9 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +138,37 @@ class ImportReport:
         return out + self.problems
 
 
+@dataclass
+class Call:
+    """A tool call read from a transcript and not logged yet: it is logged once its result is
+    read (with both instants), or at the end of the transcript without an end."""
+
+    session: str
+    key: str  # the agent's id of the call: tool_use_id, call_id
+    name: str
+    data: dict[str, Any]  # the tool_call event's data so far (tool, its id, input, ...)
+    started: str | None
+    causes: list[str]
+    where: str
+
+
+def timing(started: object, ended: object) -> dict[str, Any]:
+    """``ended_at`` and ``duration_ms`` of a call from its start and end instants (nothing for
+    an end that is missing, unreadable or before the start)."""
+    if not (_is_instant(started) and _is_instant(ended)):
+        return {}
+    begin, end = _moment(str(started)), _moment(str(ended))
+    if end < begin:
+        return {}
+    return {"ended_at": ended, "duration_ms": round((end - begin).total_seconds() * 1000, 3)}
+
+
 class Importer:
-    """Appends the events of one agent's transcripts, each once."""
+    """Appends the events of one agent's transcripts, each once.
+
+    What a session holds already is read under its key lock (``SessionLogger.key_lock``), and the
+    lock is held until the file's last append: a live hook logging the same call waits, then finds
+    it, so hook and import log each call once whatever the timing."""
 
     agent = ""
 
@@ -147,18 +178,68 @@ class Importer:
         self.report = ImportReport()
         self._known: dict[str, set[str]] = {}  # session -> source ids it holds
         self._event_of: dict[str, str] = {}  # agent record id -> sessionlog event id
+        self._pending: dict[str, Call] = {}  # call key -> a call waiting for its result
+        self._logged: dict[str, Call] = {}  # call key -> a call an earlier import logged
+        self._locks = ExitStack()
+
+    def import_file(self, path: Path) -> None:
+        """Import one transcript; calls left without a result are logged at its end."""
+        try:
+            self.read_file(path)
+            for call in list(self._pending.values()):
+                self.call_ended(call.key, None, None, where=call.where)
+        finally:
+            self._pending.clear()
+            self._known.clear()  # what a session holds is read again, under its lock, next file
+            self._locks.close()
+
+    def read_file(self, path: Path) -> None:  # pragma: no cover - each agent's importer has one
+        raise NotImplementedError
 
     def known(self, session: str) -> set[str]:
         if session not in self._known:
+            self._locks.enter_context(self.logger.key_lock(session))
             ids: set[str] = set()
             if session in self.logger.list_sessions():
                 for event in self.logger.read_session(session):
                     data = event.get("data")
                     if isinstance(data, dict) and isinstance(data.get("source_id"), str):
-                        ids.add(data["source_id"])
-                        self._event_of.setdefault(data["source_id"], str(event.get("event_id")))
+                        key = data["source_id"]
+                        ids.add(key)
+                        self._event_of.setdefault(key, str(event.get("event_id")))
+                        if event.get("event_type") == "tool_call":  # its result may come in a later import
+                            name = str(data.get("tool") or "tool")
+                            self._logged[key] = Call(session, key, name, data, event.get("timestamp"), [], "")
             self._known[session] = ids
         return self._known[session]
+
+    def call_started(self, call: Call) -> None:
+        """A tool call read; it is logged when its result is read."""
+        if call.key in self.known(call.session):
+            self.report.already += 1
+            return
+        self._pending[call.key] = call
+
+    def call_ended(
+        self, key: str, ended: str | None, output: Any, *, where: str, result: Any = None
+    ) -> tuple[str | None, Call | None]:
+        """Log the call *key* with its end instant and output; return its event id and the call
+        (logged before: its id and what it logged). *result* is the agent's structured result."""
+        call = self._pending.pop(key, None)
+        if call is None:
+            return self._event_of.get(key), self._logged.get(key)
+        data = {**call.data, **timing(call.started, ended)}
+        if output is not None:
+            data["output"] = output
+        made = self.log(
+            call.session, key, "tool_call", call.name, data, timestamp=call.started, causes=call.causes, where=where
+        )
+        if made:
+            self.call_logged(call, made, result, where)
+        return made, call
+
+    def call_logged(self, call: Call, event_id: str, result: Any, where: str) -> None:
+        """What else a logged call says (a plan tool's commitments); nothing by default."""
 
     def log(
         self,
@@ -221,12 +302,27 @@ class Importer:
                 yield number, record
 
 
-def _is_instant(stamp: str | None) -> bool:
+def add_usage(total: dict[str, int], usage: Any) -> None:
+    """Add a model call's token counts (the integer fields of *usage*) to *total*."""
+    if isinstance(usage, dict):
+        for name, value in usage.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                total[name] = total.get(name, 0) + value
+
+
+def now() -> str:
+    """This instant, as sessionlog writes instants (UTC, microseconds, ``Z``)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _moment(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _is_instant(stamp: object) -> bool:
     if not isinstance(stamp, str):
         return False
-    from datetime import datetime
-
     try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).tzinfo is not None
+        return _moment(stamp).tzinfo is not None
     except ValueError:
         return False

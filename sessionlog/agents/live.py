@@ -17,11 +17,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 
 from sessionlog import SessionLogger
-from sessionlog.agents._shared import append_mapped, attempt_of, session_id_for, text_of
+from sessionlog.agents._shared import append_mapped, attempt_of, now, session_id_for, text_of, timing
 from sessionlog.agents.claude_code import todos_of
 
 
@@ -43,19 +44,44 @@ class Hook:
         *,
         key: str | None,
         causes: Sequence[str] = (),
+        timestamp: str | None = None,
         **blocks: Any,
     ) -> str | None:
         """Append one event (once per *key*, the agent's own id); return its event id."""
-        if key is not None:
+        if key is None:
+            return self._append(event_type, source, data, key=None, causes=causes, timestamp=timestamp, **blocks)
+        with self.logger.key_lock(self.session):  # an import of this session waits, or is done
             existing = self.find(key)
             if existing is not None:
                 return existing
+            return self._append(event_type, source, data, key=key, causes=causes, timestamp=timestamp, **blocks)
+
+    def _append(
+        self,
+        event_type: str,
+        source: str,
+        data: dict[str, Any],
+        *,
+        key: str | None,
+        causes: Sequence[str],
+        timestamp: str | None,
+        **blocks: Any,
+    ) -> str | None:
         body = dict(data)
         for name in ("agent_id", "agent_type", "turn_id"):
             if isinstance(self.payload.get(name), str):
                 body.setdefault(name, self.payload[name])
         result = append_mapped(
-            self.logger, self.session, self.agent, event_type, source, body, source_id=key, causes=causes, **blocks
+            self.logger,
+            self.session,
+            self.agent,
+            event_type,
+            source,
+            body,
+            source_id=key,
+            causes=causes,
+            timestamp=timestamp,
+            **blocks,
         )
         if not result.ok:
             raise HookProblem(result.error or "refused")
@@ -96,16 +122,45 @@ class HookProblem(Exception):
     """An event the log refused; reported, never raised to the agent."""
 
 
+def _started_path(hook: Hook, use_id: str) -> Path:
+    return hook.logger.private_path("started", hook.session) / quote(use_id, safe="")
+
+
+def _tool_start(hook: Hook) -> None:
+    """PreToolUse: keep the instant the call starts (no log line: the call is logged once, by
+    PostToolUse, with both instants)."""
+    use_id = hook.payload.get("tool_use_id")
+    if not isinstance(use_id, str) or not use_id:
+        return
+    path = _started_path(hook, use_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(now(), encoding="utf-8")
+
+
+def _take_start(hook: Hook, use_id: str) -> str | None:
+    """The instant PreToolUse kept for *use_id* (removed: it is used once), or None."""
+    path = _started_path(hook, use_id)
+    try:
+        started = path.read_text(encoding="utf-8").strip()
+        path.unlink()
+    except OSError:
+        return None
+    return started or None
+
+
 def _tool_use(hook: Hook, *, failed: bool) -> None:
     p = hook.payload
     name = str(p.get("tool_name") or "tool")
     use_id = str(p.get("tool_use_id") or f"{name}:{time.time_ns()}")
+    ended = now()
+    started = _take_start(hook, use_id)
     data: dict[str, Any] = {"tool": name, "tool_use_id": use_id, "input": p.get("tool_input")}
     if "tool_response" in p:
         data["response"] = p["tool_response"]
-    if isinstance(p.get("duration_ms"), (int, float)):
+    data.update(timing(started, ended))
+    if isinstance(p.get("duration_ms"), (int, float)):  # the agent's own figure, when it gives one
         data["duration_ms"] = p["duration_ms"]
-    call = hook.log("tool_call", name, data, key=use_id, causes=[hook.cause()])
+    call = hook.log("tool_call", name, data, key=use_id, causes=[hook.cause()], timestamp=started)
     if failed:
         reason = text_of(p.get("error")) or "the tool failed"
         hook.log(
@@ -196,6 +251,7 @@ HANDLERS: dict[str, Callable[[Hook], None]] = {
     "SessionStart": _state("session_start", "source", "model", "agent_type", "session_title"),
     "UserPromptSubmit": _prompt,
     "UserPromptExpansion": _prompt,
+    "PreToolUse": _tool_start,
     "PostToolUse": lambda hook: _tool_use(hook, failed=False),
     "PostToolUseFailure": lambda hook: _tool_use(hook, failed=True),
     "PermissionDenied": _denied,

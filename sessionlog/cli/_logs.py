@@ -20,7 +20,7 @@ from sessionlog.core.archive import read_archive
 from sessionlog.core.ids import make_session_id
 from sessionlog.core.logger import SessionLogger
 from sessionlog.core.paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SUFFIX, repo_schema_for
-from sessionlog.core.queries import failure_history, open_commitments
+from sessionlog.core.queries import by_time, failure_history, instant_of, open_commitments
 from sessionlog.core.redact import Redactor, repo_redactor
 from sessionlog.core.report import render, visible
 from sessionlog.core.schema import OPTIONAL_BLOCKS, SchemaSet, load_schemas
@@ -260,7 +260,8 @@ def sessions(args: argparse.Namespace) -> int:
     for session in logger.list_sessions():
         numbered = list(logger.iter_query_events(session))  # read once for every column
         events = [e for _, e in numbered]
-        stamps = sorted(str(e["timestamp"]) for e in events if isinstance(e.get("timestamp"), str))
+        instants = sorted((instant_of(e) or "", str(e["timestamp"])) for e in events if instant_of(e))
+        stamps = [stamp for _, stamp in instants]
         agents = sorted(
             {str(e.get("provenance", {}).get("agent")) for e in events if isinstance(e.get("provenance"), dict)}
         )
@@ -409,7 +410,7 @@ def show(args: argparse.Namespace) -> int:
     logger = logger_of(args)
     _known(logger, args.session)
     numbered = list(logger.iter_query_events(args.session))  # read once
-    events = [e for _, e in numbered]
+    events = by_time(e for _, e in numbered)  # the order things happened, not the order of the lines
     open_ids = {c.get("id") or c.get("commitment") for c in open_commitments(numbered)}
     for event in events:
         stamp = str(event.get("timestamp", ""))[:19].replace("T", " ")
@@ -458,8 +459,8 @@ def export(args: argparse.Namespace) -> int:
 
 
 def export_otel(args: argparse.Namespace) -> int:
-    """Send sessions to an OTLP/HTTP collector as traces; by default only those that changed
-    since the last export from this clone (remembered in the git directory)."""
+    """Send sessions to an OTLP/HTTP collector, one trace per ended turn; by default only the turns
+    not sent to this endpoint before (remembered in the git directory)."""
     try:
         from sessionlog.export import otel
     except ImportError as exc:
@@ -467,7 +468,6 @@ def export_otel(args: argparse.Namespace) -> int:
             f"the OpenTelemetry export needs the otel extra: pip install 'agent-sessionlog[otel]' ({exc})"
         ) from exc
     from sessionlog.core.queries import parse_instant
-    from sessionlog.git.discovery import git_dir
 
     if args.since:
         parse_instant(args.since, what="--since")  # a usage error, before anything is read or sent
@@ -475,24 +475,26 @@ def export_otel(args: argparse.Namespace) -> int:
     sessions = args.sessions or logger.list_sessions()
     for session in sessions:
         _known(logger, session)
-    found = git_dir(str(logger.base_dir))
-    state_path = Path(found, "sessionlog", "otel-sent.json") if found else None
-    sent: dict[str, str] = {}
-    if state_path is not None and state_path.is_file():
-        sent = orjson.loads(state_path.read_bytes())
-    last = {s: str((logger.read_session(s) or [{}])[-1].get("event_id")) for s in sessions}
-    todo = [s for s in sessions if args.all or sent.get(s) != last[s]]
-    if not todo:
-        print("sessionlog export-otel: nothing new to send")
-        return EXIT_OK
     endpoint = otel.endpoint_from_env(args.endpoint)
+    ledger = otel.Ledger(logger, endpoint)
+    todo = otel.plan(
+        logger, sessions, content=args.content, sent=frozenset() if args.all else ledger.sent(), since=args.since
+    )
+    notes = []
+    if todo.held_back:
+        notes.append(f"{todo.held_back} turn(s) not ended yet, held back until they end")
+    if todo.sent_before:
+        notes.append(f"{todo.sent_before} turn(s) sent to this endpoint before, not sent again (--all sends them)")
+    if not todo.traces:
+        print("sessionlog export-otel: nothing new to send" + "".join(f"; {n}" for n in notes))
+        return EXIT_OK
     try:
-        spans = otel.send(otel.request_for(logger, todo, content=args.content, since=args.since), endpoint)
+        spans = otel.send(otel.request_for(todo.spans), endpoint)
     except OSError as exc:
-        print(f"sessionlog export-otel: {endpoint}: {exc}", file=sys.stderr)
+        print(f"sessionlog export-otel: {endpoint}: {exc}; nothing recorded as sent", file=sys.stderr)
         return EXIT_FINDINGS
-    if state_path is not None:
-        state_path.parent.mkdir(parents=True, exist_ok=True)
-        state_path.write_bytes(orjson.dumps({**sent, **{s: last[s] for s in todo}}))
-    print(f"sessionlog export-otel: {spans} span(s) of {len(todo)} session(s) sent to {endpoint}")
+    ledger.record(todo.traces)
+    print(f"sessionlog export-otel: {spans} span(s) of {len(todo.traces)} turn(s) sent to {endpoint}")
+    for note in notes:
+        print(f"  {note}")
     return EXIT_OK

@@ -147,7 +147,9 @@ def _add_reading_commands(sub: Any) -> None:
     p.add_argument("--last", type=int, default=10, help="how many of the last actions to list (10)")
     p.set_defaults(func=_logs.export)
 
-    p = sub.add_parser("export-otel", help="send sessions to an OpenTelemetry collector as traces (OTLP/HTTP)")
+    p = sub.add_parser(
+        "export-otel", help="send sessions to an OpenTelemetry collector, a trace per ended turn (OTLP/HTTP)"
+    )
     p.add_argument("sessions", nargs="*", metavar="SESSION", help="sessions to send (default: every live one)")
     p.add_argument(
         "--endpoint",
@@ -155,10 +157,8 @@ def _add_reading_commands(sub: Any) -> None:
         "$OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces, http://localhost:4318/v1/traces)",
     )
     p.add_argument("--content", action="store_true", help="include prompts, tool inputs and outputs (off by default)")
-    p.add_argument("--all", action="store_true", help="send every session again, not only those that changed")
-    p.add_argument(
-        "--since", metavar="TS", help="only what happened from this instant on (RFC 3339); the root span always"
-    )
+    p.add_argument("--all", action="store_true", help="send every ended turn again, not only those not sent yet")
+    p.add_argument("--since", metavar="TS", help="only turns that started from this instant on (RFC 3339)")
     p.set_defaults(func=_logs.export_otel)
 
     p = sub.add_parser("mcp", help="serve the log over MCP (stdio) to an agent: tools and resources")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from sessionlog.core.reader import ParseError, decode_line, gc_paused, iter_line
 from sessionlog.core.redact import DEFAULT_SECRET_PATTERNS, SecretPattern, repo_redactor
 from sessionlog.core.schema import OPTIONAL_BLOCKS, SchemaError, SchemaSet, load_schemas
 from sessionlog.core.segments import Place, SegmentedFile, place_of, segments, session_ids
-from sessionlog.core.store import AppendError, SessionFile
+from sessionlog.core.store import AppendError, SessionFile, open_regular
 from sessionlog.core.types import Event
 from sessionlog.core.verify import VerifyReport, verify_file, verify_segments
 from sessionlog.errors import UsageError
@@ -376,6 +378,34 @@ class SessionLogger:
             while len(self._files) > _MAX_OPEN_FILES:  # close the longest-open file
                 self._files.popitem(last=False)[1].close()
         return handle
+
+    @property
+    def state_dir(self) -> Path:
+        """Where the logger keeps what is never committed (locks, pending instants): the git
+        directory's ``sessionlog`` folder in a work tree, ``<sessions>/.sessionlog`` outside one."""
+        if self.place is not None:
+            return self.place.git_dir / "sessionlog"
+        return self.base_dir / ".sessionlog"
+
+    def private_path(self, kind: str, session_id: str) -> Path:
+        """A per-session path under :attr:`state_dir`: ``<kind>/<sessions folder>/<session>``."""
+        self.session_path(session_id)  # refuses an unsafe id
+        folder = self.place.folder_key if self.place is not None else "_"
+        return self.state_dir / kind / folder / session_id
+
+    @contextmanager
+    def key_lock(self, session_id: str) -> Iterator[None]:
+        """Hold the session's key lock: writers that append an event only if its key
+        (``data.source_id``) is not logged yet (agent hooks, importers) look and append under it,
+        so two of them never log one key twice. Plain appends never take it."""
+        path = self.private_path("keys", session_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = open_regular(path, os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def close(self) -> None:
         """Close the session files this logger keeps open."""

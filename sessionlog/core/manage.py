@@ -13,14 +13,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from sessionlog.core.archive import read_archive
 from sessionlog.core.ids import session_id_error
 from sessionlog.core.paths import ARCHIVE_DIR, ARCHIVE_SUFFIX, SUFFIX, default_sessions_dir
-from sessionlog.core.queries import parse_instant
+from sessionlog.core.queries import line_instant, parse_instant
+from sessionlog.core.reader import open_session_file
 from sessionlog.core.segments import parse_name, place_of, segment_files, segments, session_ids
-from sessionlog.core.store import AppendError, count_newlines, fsync_dir, last_line, line_start, real_folder
+from sessionlog.core.store import AppendError, count_newlines, fsync_dir, real_folder
 
 log = logging.getLogger("sessionlog")
 
@@ -80,7 +79,7 @@ class LogManager:
         files = self._files(session_id)
         if not files:
             return timedelta(0)
-        last = last_event_time(files[-1])
+        last = last_event_time(files)
         if last is None:
             last = datetime.fromtimestamp(files[-1].stat().st_mtime, UTC)
         return datetime.now(UTC) - last
@@ -125,7 +124,7 @@ class LogManager:
             files = self._files(session_id)
             if not files:
                 continue
-            last = last_event_time(files[-1])
+            last = last_event_time(files)
             if last is None:
                 items.append(CleanupItem(session_id, None, "skipped: no readable timestamp on its last line"))
                 continue
@@ -274,25 +273,24 @@ class LogManager:
         }
 
 
-def last_event_time(path: Path) -> datetime | None:
-    """The timestamp of the last complete line of a session file, or None."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        size = os.fstat(fd).st_size
-        end = line_start(fd, size) if size else 0  # drop a torn tail, if any
-        if end == 0:
-            return None
-        line = last_line(fd, end)
-    finally:
-        os.close(fd)
-    try:
-        stamp = orjson.loads(line).get("timestamp")
-        return parse_instant(stamp, what="timestamp")
-    except (orjson.JSONDecodeError, AttributeError, ValueError):
-        return None
+def last_event_time(files: list[Path]) -> datetime | None:
+    """The latest instant among a session's complete lines, or None when none has one. The
+    latest, not the last line's: lines are in the order they were written, and an import writes
+    a subagent's records after its parent's though they happened before."""
+    newest: str | None = None
+    for path in files:
+        try:
+            stream = open_session_file(path)
+        except OSError:
+            continue
+        with stream:
+            for line in stream:
+                if not line.endswith(b"\n"):
+                    break  # a torn tail is not an event
+                stamp = line_instant(line)
+                if stamp is not None and (newest is None or stamp > newest):
+                    newest = stamp
+    return parse_instant(newest, what="timestamp") if newest is not None else None
 
 
 class _locked:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -61,6 +61,25 @@ def _event_instant(stamp: object) -> str | None:
         # compared timestamps as strings, so such a line is read as UTC, never dropped.
         moment = moment.replace(tzinfo=UTC)
     return canonical_instant(moment)
+
+
+def instant_of(event: Mapping[str, Any]) -> str | None:
+    """The event's instant in canonical form (ordered as a string), or None if it has none."""
+    return _event_instant(event.get("timestamp"))
+
+
+def by_time(events: Iterable[Event]) -> list[Event]:
+    """*events* in the order they happened: by instant, ties and events with no readable
+    instant kept where they were (one with none sorts with the event before it). A log is in
+    the order lines were written, which is not always the order things happened: an import
+    writes a subagent's records after its parent's, though they happened before."""
+    keyed: list[tuple[str, int, Event]] = []
+    last = ""
+    for position, event in enumerate(events):
+        last = instant_of(event) or last
+        keyed.append((last, position, event))
+    keyed.sort(key=lambda item: (item[0], item[1]))
+    return [event for _, _, event in keyed]
 
 
 @dataclass(frozen=True)
@@ -155,6 +174,18 @@ def _own_timestamp(raw: bytes) -> bytes | None:
         return None
     stamp = raw[_STAMP_AT : _STAMP_AT + 27]
     return stamp if stamp[10:11] == b"T" and stamp[19:20] == b"." else None
+
+
+def line_instant(raw: bytes) -> str | None:
+    """The canonical instant of one log line (read by position when sessionlog wrote it), or None."""
+    own = _own_timestamp(raw)
+    if own is not None:
+        return own.decode("ascii", "replace")
+    try:
+        event = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return instant_of(event) if isinstance(event, dict) else None
 
 
 def _origin(line_no: int, event: Event) -> dict[str, Any]:

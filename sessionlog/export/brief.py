@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sessionlog import SessionLogger, failure_history, open_commitments
+from sessionlog import SessionLogger, by_time, failure_history, instant_of, open_commitments
 
 TEXT = 240  # characters kept of one text
 SECTION = 10  # items kept per section (the newest)
@@ -37,7 +37,7 @@ def _first_text(data: Any, keys: tuple[str, ...]) -> str:
 def build_brief(logger: SessionLogger, session_id: str, *, last_actions: int = SECTION) -> dict[str, Any]:
     """The brief of *session_id* as plain data (``render_markdown`` writes it for people)."""
     numbered = list(logger.iter_query_events(session_id))  # read once for every section
-    events = [e for _, e in numbered]
+    events = by_time(e for _, e in numbered)  # the order things happened, not the order of the lines
     prompts = [e for e in events if e.get("event_type") == "user_message"]
 
     def ref(event: dict[str, Any]) -> str:
@@ -106,7 +106,7 @@ def build_brief(logger: SessionLogger, session_id: str, *, last_actions: int = S
         "events": len(events),
         "agents": sorted({str((e.get("provenance") or {}).get("agent")) for e in events}),
         "first_event_at": events[0].get("timestamp") if events else None,
-        "last_event_at": events[-1].get("timestamp") if events else None,
+        "last_event_at": max(events, key=lambda e: instant_of(e) or "").get("timestamp") if events else None,
         "goal": {"text": _first_text(prompts[0].get("data"), TEXT_KEYS), "event": ref(prompts[0])} if prompts else None,
         "latest_requests": [{"text": _first_text(p.get("data"), TEXT_KEYS), "event": ref(p)} for p in prompts[-3:]],
         "decisions": decisions[-SECTION:],
