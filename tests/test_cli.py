@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -433,3 +434,24 @@ def test_show_says_what_each_event_says(tmp_path: Path) -> None:
                  "commit aaaaaaaaaaaa Fix login", "handoff codex → claude_code: tests left"):  # fmt: skip
         assert said in out, (said, out)
     assert out.count("✗ failure") == 1  # the handoff is not a failure
+
+
+def test_timelines_and_time_bounds_follow_the_instants_not_the_line_order(tmp_path: Path) -> None:
+    """An import writes a subagent's records after its parent's, though they happened before:
+    every reading command orders by instant and bounds by the earliest and latest."""
+    lg = SessionLogger(tmp_path / "s")
+    lg.append_event("s1", "user_message", "user", "prompt", data={"message": "first"}, timestamp="2025-09-03T10:00:00Z")
+    lg.append_event("s1", "tool_call", "claude_code", "Bash", data={"tool": "Bash", "input": {"command": "late"}},
+                    timestamp="2025-09-07T10:00:00Z")  # fmt: skip
+    lg.append_event("s1", "tool_call", "claude_code", "Read", data={"tool": "Read", "input": {"file_path": "early"}},
+                    timestamp="2025-09-05T10:00:00+02:00")  # fmt: skip
+    show = run("--dir", str(tmp_path / "s"), "show", "s1").stdout.splitlines()
+    assert [line[:10] for line in show] == ["2025-09-03", "2025-09-05", "2025-09-07"]
+    assert "early" in show[1] and "late" in show[2]
+    [row] = json.loads(run("--dir", str(tmp_path / "s"), "sessions", "-o", "json").stdout)
+    assert (row["first"], row["last"]) == ("2025-09-03T10:00:00Z", "2025-09-07T10:00:00Z")
+    brief = json.loads(run("--dir", str(tmp_path / "s"), "export", "s1", "-o", "json").stdout)
+    assert (brief["first_event_at"], brief["last_event_at"]) == ("2025-09-03T10:00:00Z", "2025-09-07T10:00:00Z")
+    # archive dates a session by its latest instant: 2025-09-07, not the last line's 2025-09-05
+    age = LogManager(tmp_path / "s").get_session_age("s1")
+    assert abs((datetime.now(UTC) - age) - datetime(2025, 9, 7, 10, tzinfo=UTC)).total_seconds() < 60

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -258,3 +259,126 @@ def test_a_record_nested_900_deep_is_reported_and_the_rest_imported(tmp_path: Pa
         for e in SessionLogger(tmp_path / "s").read_session("claude_code-deep")
     ]
     assert "after the deep one" in texts  # and what follows it was imported
+
+
+def _rollout(path: Path, records: list[tuple[str, str, dict[str, object]]]) -> None:
+    path.write_text("".join(json.dumps({"timestamp": t, "type": k, "payload": p}) + "\n" for t, k, p in records))
+
+
+def test_every_codex_call_is_one_event_with_its_instants_and_the_turn_its_model_and_usage(tmp_path: Path) -> None:
+    rollout = tmp_path / "rollout-x.jsonl"
+    patch = "*** Begin Patch\n*** Update File: app.py\n@@\n-x = 1\n+x = 2\n*** End Patch\n"
+    _rollout(
+        rollout,
+        [
+            ("2026-03-01T10:00:00.000Z", "session_meta", {"id": "019f-abc"}),
+            ("2026-03-01T10:00:00.000Z", "turn_context", {"turn_id": "t1", "model": "gpt-5-codex"}),
+            ("2026-03-01T10:00:00.100Z", "event_msg", {"type": "user_message", "message": "bump x"}),
+            ("2026-03-01T10:00:01.000Z", "response_item", {"type": "web_search_call", "status": "completed",
+                                                          "action": {"type": "search", "query": "python x"}}),
+            ("2026-03-01T10:00:02.000Z", "response_item", {"type": "custom_tool_call", "status": "completed",
+                                                          "call_id": "call_p", "name": "apply_patch", "input": patch}),
+            ("2026-03-01T10:00:02.750Z", "response_item", {"type": "custom_tool_call_output", "call_id": "call_p",
+                                                          "output": json.dumps({"output": "Success. Updated: M app.py",
+                                                                                "metadata": {"exit_code": 0}})}),
+            ("2026-03-01T10:00:03.000Z", "response_item", {"type": "local_shell_call", "call_id": "call_s",
+                                                          "status": "completed",
+                                                          "action": {"type": "exec", "command": ["pytest", "-q"]}}),
+            ("2026-03-01T10:00:05.500Z", "response_item", {"type": "local_shell_call_output", "call_id": "call_s",
+                                                          "output": "Exit code: 1\nWall time: 2.5 seconds\n1 failed"}),
+            ("2026-03-01T10:00:06.000Z", "response_item", {"type": "function_call", "call_id": "call_f",
+                                                          "name": "exec_command", "arguments": '{"cmd": "git diff"}'}),
+            ("2026-03-01T10:00:06.000Z", "event_msg", {"type": "token_count", "info": {
+                "last_token_usage": {"input_tokens": 900, "cached_input_tokens": 800, "output_tokens": 40}}}),
+            ("2026-03-01T10:00:06.200Z", "response_item", {"type": "function_call_output", "call_id": "call_f",
+                                                          "output": "Process exited with code 0\nOutput:\n-x = 1"}),
+            ("2026-03-01T10:00:07.000Z", "event_msg", {"type": "token_count", "info": {
+                "last_token_usage": {"input_tokens": 1000, "cached_input_tokens": 900, "output_tokens": 60}}}),
+            ("2026-03-01T10:00:07.100Z", "event_msg", {"type": "task_complete", "turn_id": "t1",
+                                                      "last_agent_message": "x is 2 now; one test fails"}),
+        ],
+    )  # fmt: skip
+    proc = _import(tmp_path / "s", "codex", [rollout])
+    assert proc.returncode == 0, proc.stdout
+    assert _written(proc.stdout) == Counter({"tool_call": 4, "user_message": 1, "error": 1, "state_change": 1})
+    logger = SessionLogger(tmp_path / "s", segments=False)
+    events = logger.read_session("codex-019f-abc")
+    calls = {e["data"]["tool"]: e["data"] for e in events if e["event_type"] == "tool_call"}
+    assert set(calls) == {"web_search", "apply_patch", "shell", "exec_command"}
+    assert calls["apply_patch"]["input"] == patch and calls["apply_patch"]["duration_ms"] == 750
+    assert calls["shell"]["input"]["command"] == ["pytest", "-q"] and calls["shell"]["duration_ms"] == 2500
+    assert calls["exec_command"]["ended_at"] == "2026-03-01T10:00:06.200Z"
+    assert calls["web_search"]["input"]["query"] == "python x" and "ended_at" not in calls["web_search"]
+    assert {c.get("model") for c in calls.values()} == {"gpt-5-codex"}
+    [failure] = logger.get_failure_history("codex-019f-abc")
+    assert failure["attempt"] == "shell: pytest -q" and failure["error_code"] == "1"
+    [end] = [e for e in events if e["event_type"] == "state_change"]
+    assert end["data"]["model"] == "gpt-5-codex"
+    assert end["data"]["usage"] == {"input_tokens": 1900, "cached_input_tokens": 1700, "output_tokens": 100}
+    assert end["data"]["last_assistant_message"] == "x is 2 now; one test fails"
+    again = _import(tmp_path / "s", "codex", [rollout])
+    assert _written(again.stdout) == Counter() and "7 already logged" in again.stdout
+
+
+@pytest.mark.parametrize("pattern", ["claude-code-*/*.jsonl", "spotter/*.jsonl", "codex-*/*.jsonl"])
+def test_imported_calls_last_from_their_call_record_to_their_result_record(tmp_path: Path, pattern: str) -> None:
+    shared("fixtures", "transcripts")
+    files = sorted(TRANSCRIPTS.glob(pattern))
+    if not files:
+        pytest.skip(f"no {pattern} transcripts")
+    started: dict[str, str] = {}
+    ended: dict[str, str] = {}
+    for path in files:
+        for r in _records(path):
+            stamp = str(r.get("timestamp"))
+            message = r.get("message") if isinstance(r.get("message"), dict) else {}
+            items = message.get("content") if isinstance(message.get("content"), list) else []  # type: ignore[union-attr]
+            for item in items:  # type: ignore[union-attr]
+                if item.get("type") == "tool_use":
+                    started.setdefault(item["id"], stamp)
+                elif item.get("type") == "tool_result":
+                    ended.setdefault(item["tool_use_id"], stamp)
+            p = r.get("payload") if isinstance(r.get("payload"), dict) else {}
+            if str(p.get("type")) in ("function_call", "custom_tool_call", "local_shell_call"):  # type: ignore[union-attr]
+                started.setdefault(str(p["call_id"]), stamp)  # type: ignore[index]
+            elif str(p.get("type")).endswith("_call_output"):  # type: ignore[union-attr]
+                ended.setdefault(str(p["call_id"]), stamp)  # type: ignore[index]
+    agent = "codex" if pattern.startswith("codex") else "claude-code"
+    assert _import(tmp_path / "s", agent, files).returncode == 0
+    logger = SessionLogger(tmp_path / "s", segments=False)
+    calls = [e for s in logger.list_sessions() for e in logger.read_session(s) if e["event_type"] == "tool_call"]
+    timed = {e["data"]["source_id"]: e for e in calls if "ended_at" in e["data"]}
+    assert set(timed) == {k for k in started if k in ended and ended[k] >= started[k]}
+    assert timed
+    for key, event in timed.items():
+        begin = datetime.fromisoformat(started[key].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(ended[key].replace("Z", "+00:00"))
+        assert event["data"]["duration_ms"] == pytest.approx((end - begin).total_seconds() * 1000)
+
+
+def test_claude_code_turns_end_with_their_model_and_usage_each_model_call_counted_once(tmp_path: Path) -> None:
+    path = shared("fixtures", "transcripts", "claude-code-viewer", "1af7fc5e-8455-4414-9ccd-011d40f70b2a.jsonl")
+    records = _records(path)
+    assert _import(tmp_path / "s", "claude-code", [path]).returncode == 0
+    logger = SessionLogger(tmp_path / "s", segments=False)
+    [session] = logger.list_sessions()
+    ends = [e for e in logger.read_session(session) if e["data"].get("kind") == "turn_end"]
+    assert ends
+    # derived here: a turn runs from a user's prompt to the next one (or to end_turn)
+    usage: dict[str, dict[str, int]] = {}
+    models: list[str] = []
+    for r in records:
+        message = r.get("message") if isinstance(r.get("message"), dict) else {}
+        prompt = r.get("type") == "user" and isinstance(message.get("content"), str) and not r.get("isSidechain")  # type: ignore[union-attr]
+        if prompt and ends[0]["data"]["source_id"] == f"{r['uuid']}:end":
+            usage, models = {}, []
+        if r.get("type") == "assistant" and isinstance(message.get("usage"), dict):  # type: ignore[union-attr]
+            usage[str(message["id"])] = message["usage"]  # type: ignore[index]
+            models.append(str(message["model"]))  # type: ignore[index]
+        if r.get("type") == "assistant" and message.get("stop_reason") == "end_turn":  # type: ignore[union-attr]
+            break
+    want = Counter[str]()
+    for u in usage.values():
+        want.update({k: v for k, v in u.items() if isinstance(v, int)})
+    assert ends[0]["data"]["usage"] == dict(want)
+    assert ends[0]["data"]["model"] == models[-1]

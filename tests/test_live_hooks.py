@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -408,3 +410,68 @@ def test_a_long_output_is_redacted_before_it_is_cut_and_its_digest_holds_no_secr
     assert token[:10] not in raw  # not even the half before the cut
     assert "cut by sessionlog" in raw
     assert hashlib.sha256(stdout.encode()).hexdigest() not in raw  # a digest that would confirm a guess
+
+
+def test_a_tool_call_hooked_before_and_after_is_logged_once_with_both_instants(repo: Repo) -> None:
+    pre = payload("PreToolUse", tool_name="Bash", tool_input={"command": "sleep 0.3"}, tool_use_id="toolu_9")
+    post = {**pre, "hook_event_name": "PostToolUse", "tool_response": {"stdout": ""}}
+    assert run_hook(repo, pre).returncode == 0
+    assert SessionLogger(repo.sessions).list_sessions() == []  # the start is kept aside, not logged
+    time.sleep(0.3)
+    assert run_hook(repo, post).returncode == 0
+    [call] = SessionLogger(repo.sessions).read_session("claude_code-sess-1")
+    begin = datetime.fromisoformat(call["timestamp"].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(call["data"]["ended_at"].replace("Z", "+00:00"))
+    assert call["data"]["duration_ms"] == pytest.approx((end - begin).total_seconds() * 1000)
+    assert call["data"]["duration_ms"] >= 300
+    assert not list((repo.path / ".git" / "sessionlog" / "started").rglob("toolu_9"))  # used once, removed
+
+
+RACER = """
+import json, sys
+from sessionlog.agents import live
+repo, start, stop, step = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+for i in range(start, stop, step):
+    body = {"session_id": "race", "cwd": repo, "hook_event_name": "PostToolUse", "tool_name": "Bash",
+            "tool_input": {"command": f"step {i}"}, "tool_use_id": f"toolu_{i:03d}", "tool_response": "ok"}
+    problems = live.run("claude_code", json.dumps(body).encode())
+    assert not problems, problems
+"""
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.15, 0.4])
+def test_hooks_and_an_import_racing_on_one_session_log_each_call_once(repo: Repo, tmp_path: Path, delay: float) -> None:
+    calls = 120
+    records = [{"type": "user", "uuid": "u0", "sessionId": "race", "timestamp": "2026-01-02T03:04:05Z",
+                "message": {"role": "user", "content": "go"}}]  # fmt: skip
+    for i in range(calls):
+        use = f"toolu_{i:03d}"
+        records += [
+            {"type": "assistant", "uuid": f"a{i}", "parentUuid": "u0", "sessionId": "race",
+             "timestamp": "2026-01-02T03:04:06Z",
+             "message": {"content": [{"type": "tool_use", "id": use, "name": "Bash", "input": {"command": f"step {i}"}}]}},
+            {"type": "user", "uuid": f"r{i}", "parentUuid": f"a{i}", "sessionId": "race",
+             "timestamp": "2026-01-02T03:04:07Z",
+             "message": {"content": [{"type": "tool_result", "tool_use_id": use, "content": "ok"}]}},
+        ]  # fmt: skip
+    transcript = tmp_path / "race.jsonl"
+    transcript.write_text("".join(json.dumps(r) + "\n" for r in records))
+    env = {**repo.env, "SESSIONLOG_HOOKD": "0"}
+    racers = [
+        subprocess.Popen([sys.executable, "-c", RACER, str(repo.path), str(k), str(calls), "2"], cwd=repo.path, env=env)
+        for k in (0, 1)
+    ]
+    time.sleep(delay)
+    imported = subprocess.run(
+        [sys.executable, "-m", "sessionlog", "import", "claude-code", str(transcript)],
+        cwd=repo.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert all(p.wait(timeout=120) == 0 for p in racers)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    events = SessionLogger(repo.sessions).read_session("claude_code-race")
+    logged = Counter(e["data"]["tool_use_id"] for e in events if e["event_type"] == "tool_call")
+    assert logged == Counter({f"toolu_{i:03d}": 1 for i in range(calls)})

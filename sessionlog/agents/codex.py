@@ -68,6 +68,8 @@ class CodexImporter(Importer):
                 digest = hashlib.sha256(orjson.dumps(action, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
                 key = str(payload.get("id") or f"web_search:{stamp}:{digest}")
                 data = {"tool": "web_search", "call_id": key, "input": action, "status": payload.get("status")}
+                if state.model:
+                    data["model"] = state.model
                 self.call_started(Call(state.session, key, "web_search", data, stamp, [state.turn], where))
                 self.call_ended(key, None, None, where=where)  # it has no output record
             else:
