@@ -224,6 +224,14 @@ def _add_git_commands(sub: Any) -> None:
     p.add_argument("--rev", default="HEAD", help="where to look from (default HEAD)")
     p.set_defaults(func=_repo.commits)
 
+    p = sub.add_parser(
+        "explain",
+        help="where a commit, a file or a line came from: the sessions, prompts, decisions, failures and edits",
+    )
+    p.add_argument("target", metavar="COMMIT|FILE[:LINE]", help="a commit, or a file (its last commit), or a line")
+    _output(p, ("text", "json"), "text", "text for people, json for tools")
+    p.set_defaults(func=_repo.explain)
+
     p = sub.add_parser("install-hooks", help="install plain git hook shims (without the pre-commit framework)")
     p.add_argument("--force", action="store_true", help="move other tools' hooks aside")
     p.set_defaults(func=_repo.install_hooks)

@@ -170,3 +170,46 @@ def flush(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"sessionlog flush: not moved: {problem}", file=sys.stderr)
     return EXIT_FINDINGS if problems else EXIT_OK
+
+
+def explain(args: argparse.Namespace) -> int:
+    """Where a commit, a file or a line came from; exit 1 when no session explains it."""
+    import os
+    from pathlib import Path
+
+    from sessionlog.cli._common import out_json
+    from sessionlog.commits import explain as _explain
+    from sessionlog.core.report import visible
+    from sessionlog.git import exe as _git
+
+    root = repo_root()
+    target, line = args.target, None
+    path, _, number = target.rpartition(":")
+    if path and number.isdigit() and os.path.isfile(path):
+        target, line = path, int(number)
+    if os.path.isfile(target):
+        relative = Path(os.path.relpath(os.path.realpath(target), os.path.realpath(root))).as_posix()
+        if relative.startswith("../"):
+            raise UsageError(f"{args.target}: not in this repository")
+        if line is not None:
+            sha, text = _explain.blame_line(root, relative, line)
+        else:
+            sha, text = _explain.last_commit_of(root, relative), ""
+        focus: str | None = relative
+    elif _git.rev_parse(f"{target}^{{commit}}", cwd=root) is not None:
+        sha, text, focus = target, "", None
+    else:
+        raise UsageError(f"{args.target}: neither a commit nor a file of this repository")
+    explanation = _explain.Explainer(logger_of(args), root).commit(sha)
+    source = _explain.line_source(explanation, focus, text) if explanation and focus and line else None
+    if args.output == "json":
+        out: dict[str, object] = {"target": args.target, "explained": explanation is not None}
+        if explanation is not None:
+            out.update(explanation.as_json())
+        if line is not None:
+            out["line"] = {"path": focus, "number": line, "text": text, "written_by": _explain.as_json(source)}
+        out_json(out)
+    else:
+        lines = _explain.render(explanation, sha, focus=focus, line=line, text=text, source=source)
+        print(visible("\n".join(lines)))
+    return EXIT_OK if explanation is not None else EXIT_FINDINGS
