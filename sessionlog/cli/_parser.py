@@ -108,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reading_commands(sub)
     _add_storage_commands(sub)
     _add_git_commands(sub)
+    _add_explaining_commands(sub)
 
     p = sub.add_parser("session-id", help="print a new <agent>_<YYYYMMDD>_<HHMM> session id")
     p.add_argument("agent", help="the agent the id is for")
@@ -191,6 +192,26 @@ def _add_storage_commands(sub: Any) -> None:
     p.set_defaults(func=_storage.stats)
 
 
+def _add_explaining_commands(sub: Any) -> None:
+    from sessionlog.cli import _repo
+
+    p = sub.add_parser(
+        "explain",
+        help="where a commit, a file or a line came from: the sessions, prompts, decisions, failures and edits",
+    )
+    p.add_argument("target", metavar="COMMIT|FILE[:LINE]", help="a commit, or a file (its last commit), or a line")
+    _output(p, ("text", "json"), "text", "text for people, json for tools")
+    p.set_defaults(func=_repo.explain)
+
+    p = sub.add_parser(
+        "view", help="sessions as one self-contained HTML page: a timeline to look at, filter and search"
+    )
+    p.add_argument("sessions", nargs="*", metavar="SESSION", help="the sessions to show")
+    p.add_argument("--all", action="store_true", help="every live session, one row each with its commits")
+    p.add_argument("-o", "--out", metavar="FILE.html", help="where to write the page (default: sessionlog-view.html)")
+    p.set_defaults(func=_repo.view)
+
+
 def _add_git_commands(sub: Any) -> None:
     from sessionlog.cli import _repo, _storage
     from sessionlog.core.report import FORMATS, default_format
@@ -223,14 +244,6 @@ def _add_git_commands(sub: Any) -> None:
     p.add_argument("session", help="the session (its Sessionlog-Session trailer)")
     p.add_argument("--rev", default="HEAD", help="where to look from (default HEAD)")
     p.set_defaults(func=_repo.commits)
-
-    p = sub.add_parser(
-        "explain",
-        help="where a commit, a file or a line came from: the sessions, prompts, decisions, failures and edits",
-    )
-    p.add_argument("target", metavar="COMMIT|FILE[:LINE]", help="a commit, or a file (its last commit), or a line")
-    _output(p, ("text", "json"), "text", "text for people, json for tools")
-    p.set_defaults(func=_repo.explain)
 
     p = sub.add_parser("install-hooks", help="install plain git hook shims (without the pre-commit framework)")
     p.add_argument("--force", action="store_true", help="move other tools' hooks aside")

@@ -213,3 +213,28 @@ def explain(args: argparse.Namespace) -> int:
         lines = _explain.render(explanation, sha, focus=focus, line=line, text=text, source=source)
         print(visible("\n".join(lines)))
     return EXIT_OK if explanation is not None else EXIT_FINDINGS
+
+
+def view(args: argparse.Namespace) -> int:
+    """Write sessions as one self-contained HTML page."""
+    from pathlib import Path
+
+    from sessionlog.commits import explain as _explain
+    from sessionlog.export import view as _view
+    from sessionlog.git import exe as _git
+
+    logger = logger_of(args)
+    if args.all == bool(args.sessions):
+        raise UsageError("name the sessions to show, or --all (not both)")
+    sessions = logger.list_sessions() if args.all else args.sessions
+    for session in sessions:
+        if session not in logger.list_sessions():
+            raise UsageError(f"no session {session!r} in {logger.base_dir}")
+    root = _git.toplevel()
+    commits = _explain.commits_by_session(_explain.Explainer(logger, root)) if root is not None else {}
+    data = [_view.session_data(logger, s, commits.get(s, [])) for s in sessions]
+    title = f"sessionlog: {sessions[0]}" if len(sessions) == 1 else f"sessionlog: {len(sessions)} sessions"
+    out = Path(args.out or "sessionlog-view.html")
+    out.write_text(_view.page(data, title=title), encoding="utf-8")
+    print(f"sessionlog view: {sum(len(d['events']) for d in data)} event(s) of {len(data)} session(s) in {out}")
+    return EXIT_OK

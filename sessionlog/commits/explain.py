@@ -432,3 +432,36 @@ def render(
 def _one_line(text: str, width: int = 120) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def commits_by_session(explainer: Explainer) -> dict[str, list[dict[str, str]]]:
+    """The commits of HEAD's history each session is tied to (trailer, or a tool call that shows
+    git making it), oldest first: ``{"sha", "subject"}`` each."""
+    fmt = "%H%x00%s%x00%(trailers:key=Sessionlog-Session,valueonly,separator=%x01)%x1e"
+    out = _git.run(("log", "--reverse", f"--format={fmt}", "HEAD", "--"), cwd=explainer.root, check=False)
+    history: list[tuple[str, str]] = []
+    tied: dict[str, list[str]] = {}
+    for record in out.decode("utf-8", "replace").split("\x1e"):
+        fields = record.strip("\n").split("\0")
+        if len(fields) != 3:
+            continue
+        sha, subject, sessions = fields
+        history.append((sha, subject))
+        for session in (s.strip() for s in sessions.split("\x01")):
+            if session:
+                tied.setdefault(session, []).append(sha)
+    shorts: dict[str, set[str]] = {}
+    for session in explainer.sessions:
+        for raw in explainer.lines(session):
+            if b'"tool_call"' in raw and _MADE.search(raw) is not None:
+                shorts.setdefault(session, set()).update(m.group(1).decode() for m in _MADE.finditer(raw))
+    found: dict[str, list[dict[str, str]]] = {}
+    for session in explainer.sessions:
+        made = shorts.get(session, set())
+        mine = set(tied.get(session, []))
+        found[session] = [
+            {"sha": sha, "subject": subject}
+            for sha, subject in history
+            if sha in mine or any(sha.startswith(short) for short in made)
+        ]
+    return found
