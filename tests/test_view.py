@@ -64,8 +64,12 @@ def _session(lg: SessionLogger) -> dict[str, str]:
                     dependencies={"depends_on": [str(fail.event_id)]})  # fmt: skip
     lg.append_event("s1", "commitment", "claude_code", "TodoWrite",
                     open_commitments=[{"id": "t1", "commitment": "Pin gcc 13", "status": "pending"}])  # fmt: skip
+    lg.append_event("s1", "commitment", "claude_code", "TodoWrite",
+                    open_commitments=[{"id": "t2", "commitment": "Rerun CI", "status": "pending"}])  # fmt: skip
     lg.log_handoff("s1", "claude_code", "codex", summary="build still red")
     lg.append_event("s1", "user_message", "user", "prompt", data={"message": f"what is this? {HOSTILE}"})
+    lg.append_event("s1", "commitment", "codex", "update_plan",
+                    open_commitments=[{"id": "t2", "commitment": "Rerun CI", "status": "completed"}])  # fmt: skip
     return {"ask": str(ask.event_id), "call": str(call.event_id)}
 
 
@@ -91,6 +95,7 @@ def test_a_session_page_shows_every_event_escaped_with_no_request_and_no_error(t
     assert "<script>document.title='owned'</script>" in call.locator("pre").inner_text()
     assert page.locator("li.event.failed").count() == 1
     assert "◻ pending: Pin gcc 13" in page.inner_text("main")
+    assert "☑ pending (now completed): Rerun CI" in page.inner_text("main")  # its state then, and now
     assert "handoff claude_code → codex" in page.inner_text("main")
     # causes are links to follow
     page.click(f"#e-{ids['call']} .deps a")

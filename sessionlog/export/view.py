@@ -33,6 +33,11 @@ def session_data(logger: SessionLogger, session: str, commits: Sequence[dict[str
     """What the page shows of one session, as plain data."""
     numbered = list(logger.iter_query_events(session))
     still_open = {str(c.get("id") or c.get("commitment")) for c in open_commitments(numbered)}
+    latest: dict[str, str] = {}  # each commitment's last status, as open_commitments reads it
+    for _, event in numbered:
+        for c in event.get("open_commitments", []) if isinstance(event.get("open_commitments"), list) else []:
+            if isinstance(c, dict):
+                latest[str(c.get("id") or c.get("commitment"))] = str(c.get("status", "pending"))
     failures = failure_history(numbered)
     events = []
     for event in by_time(e for _, e in numbered):
@@ -63,6 +68,7 @@ def session_data(logger: SessionLogger, session: str, commits: Sequence[dict[str
                     "text": str(c.get("commitment", "")),
                     "status": str(c.get("status", "pending")),
                     "open": str(c.get("id") or c.get("commitment")) in still_open,
+                    "now": latest.get(str(c.get("id") or c.get("commitment")), ""),
                 }
                 for c in commitments
             ]
@@ -186,7 +192,7 @@ _SCRIPT = r"""
       if (e.commitments) {
         var box = el("div", "commitments");
         e.commitments.forEach(function (c) {
-          box.appendChild(el("div", c.open ? "open" : "closed", (c.open ? "◻ " : "☑ ") + c.status + ": " + c.text));
+          box.appendChild(el("div", c.open ? "open" : "closed", (c.open ? "◻ " : "☑ ") + c.status + (c.now && c.now !== c.status ? " (now " + c.now + ")" : "") + ": " + c.text));
         });
         li.appendChild(box);
       }
