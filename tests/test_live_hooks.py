@@ -359,7 +359,8 @@ def test_a_subagents_tool_calls_depend_on_its_start_and_huge_payloads_fit(repo: 
 
 
 @pytest.mark.parametrize(
-    ("agent", "settings"), [("claude-code", ".claude/settings.json"), ("codex", ".codex/hooks.json")]
+    ("agent", "settings"),
+    [("claude-code", ".claude/settings.json"), ("codex", ".codex/hooks.json"), ("gemini-cli", ".gemini/settings.json")],
 )
 def test_the_events_registered_are_exactly_the_events_handled(repo: Repo, agent: str, settings: str) -> None:
     from sessionlog.agents.live import _events_of

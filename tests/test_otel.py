@@ -341,3 +341,27 @@ def test_real_transcripts_export_as_consistent_traces(
     assert not [s for s in spans if s.name.startswith("failure") and _attrs(s)["sessionlog.event_id"] in on_tools]
     if agent == "claude-code":
         assert failed  # the fixtures hold failed tool calls
+
+
+def test_an_imported_gemini_cli_recording_exports_with_its_provider_models_and_tokens(
+    tmp_path: Path, collector: tuple[str, Received]
+) -> None:
+    endpoint, received = collector
+    repo = Repo(tmp_path / "repo")
+    fixture = shared("fixtures", "transcripts", "gemini-cli", "entireio-attribution_session.json")
+    repo.run(sys.executable, "-m", "sessionlog", "import", "gemini-cli", str(fixture))
+    assert "2 turn(s) sent" in _export(repo, endpoint, "--content").stdout
+    spans = [s for request in received for s in _spans(request)]
+    roots = sorted((s for s in spans if s.name == "invoke_agent gemini_cli"), key=lambda s: s.start_time_unix_nano)
+    assert len(roots) == 2
+    first, second = (_attrs(r) for r in roots)
+    assert first["gen_ai.provider.name"] == "gcp.gemini"
+    assert first["gen_ai.usage.input_tokens"] == 2700 and first["gen_ai.usage.cache_read.input_tokens"] == 2200
+    assert second["gen_ai.request.model"] == "gemini-2.5-pro" and second["gen_ai.response.model"] == "gemini-2.5-flash"
+    assert json.loads(second["gen_ai.output.messages"])[0]["parts"][0]["content"] == "There is one Go file: src/a.go."
+    shell = next(s for s in spans if s.name == "execute_tool run_shell_command")
+    assert shell.end_time_unix_nano - shell.start_time_unix_nano == 4_068_000_000  # 21:05:20.932 to 21:05:25
+    for root in roots:  # every span inside its parent
+        for span in (s for s in spans if s.trace_id == root.trace_id and s is not root):
+            assert root.start_time_unix_nano <= span.start_time_unix_nano <= span.end_time_unix_nano
+            assert span.end_time_unix_nano <= root.end_time_unix_nano

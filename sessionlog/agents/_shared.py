@@ -202,6 +202,7 @@ class Importer:
             ids: set[str] = set()
             if session in self.logger.list_sessions():
                 for event in self.logger.read_session(session):
+                    self.remember(session, event)
                     data = event.get("data")
                     if isinstance(data, dict) and isinstance(data.get("source_id"), str):
                         key = data["source_id"]
@@ -212,6 +213,9 @@ class Importer:
                             self._logged[key] = Call(session, key, name, data, event.get("timestamp"), [], "")
             self._known[session] = ids
         return self._known[session]
+
+    def remember(self, session: str, event: dict[str, Any]) -> None:
+        """See one event the session held when the import began; nothing by default."""
 
     def call_started(self, call: Call) -> None:
         """A tool call read; it is logged when its result is read."""

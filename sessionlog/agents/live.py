@@ -1,4 +1,4 @@
-"""``sessionlog hook claude-code|codex``: an agent's hook payload (JSON on stdin) as events.
+"""``sessionlog hook claude-code|codex|gemini-cli``: an agent's hook payload (JSON on stdin) as events.
 
 Each agent runs the command for every hook event; the command dispatches on
 ``hook_event_name``. It must never hurt the agent: stdin is read with a deadline,
@@ -266,8 +266,94 @@ HANDLERS: dict[str, Callable[[Hook], None]] = {
 }
 
 
+def _gemini_started_path(hook: Hook, match: str) -> Path:
+    return hook.logger.private_path("started", hook.session) / quote(f"gemini:{match}", safe="")
+
+
+def _gemini_tool_start(hook: Hook) -> None:
+    """BeforeTool: Gemini CLI sends no call id, so the start instant is queued under the tool and
+    its arguments (``hook_match``); AfterTool takes the oldest one of that call."""
+    from sessionlog.agents.gemini_cli import hook_match
+
+    p = hook.payload
+    path = _gemini_started_path(hook, hook_match(str(p.get("tool_name") or "tool"), p.get("tool_input")))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with hook.logger.key_lock(hook.session), open(path, "a", encoding="utf-8") as queue:
+        queue.write(now() + "\n")
+
+
+def _gemini_take_start(hook: Hook, match: str) -> str | None:
+    path = _gemini_started_path(hook, match)
+    with hook.logger.key_lock(hook.session):
+        try:
+            queued = path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return None
+        rest = queued[1:]
+        if rest:
+            path.write_text("\n".join(rest) + "\n", encoding="utf-8")
+        else:
+            path.unlink(missing_ok=True)
+    return queued[0].strip() if queued and queued[0].strip() else None
+
+
+def _gemini_tool_use(hook: Hook) -> None:
+    """AfterTool: the call, from its BeforeTool instant to now, keyed on its start (the importer
+    pairs it with the recording's call by ``hook_match`` and time); an ``error`` when the tool
+    response holds one."""
+    from sessionlog.agents.gemini_cli import hook_match
+
+    p = hook.payload
+    name = str(p.get("tool_name") or "tool")
+    match = hook_match(name, p.get("tool_input"))
+    ended = now()
+    started = _gemini_take_start(hook, match)
+    raw = p.get("tool_response")
+    response: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    output = text_of(response.get("llmContent")) or text_of(response.get("returnDisplay"))
+    data: dict[str, Any] = {"tool": name, "input": p.get("tool_input"), "output": output, "hook_match": match}
+    data.update(timing(started, ended))
+    key = f"hook:{match}:{started or ended}"
+    call = hook.log("tool_call", name, data, key=key, causes=[hook.cause()], timestamp=started)
+    failure = response.get("error")
+    if failure:
+        reason = text_of(failure.get("message") if isinstance(failure, dict) else failure) or "the tool failed"
+        hook.log(
+            "error",
+            name,
+            {"tool": name, "message": reason, "hook_match": match},
+            key=f"{key}:error",
+            causes=[call or ""],
+            failure_ledger=[
+                {"attempt": attempt_of(name, p.get("tool_input")), "failure_reason": reason.split("\n")[0]}
+            ],
+        )
+
+
+def _gemini_turn_end(hook: Hook) -> None:
+    data = {"kind": "turn_end", "last_assistant_message": text_of(hook.payload.get("prompt_response"))}
+    hook.log("state_change", "AfterAgent", data, key=None, causes=[hook.cause()])
+
+
+# Gemini CLI names its events its own way; a prompt comes as BeforeAgent's ``prompt``.
+GEMINI_HANDLERS: dict[str, Callable[[Hook], None]] = {
+    "SessionStart": _state("session_start", "source"),
+    "BeforeAgent": _prompt,
+    "BeforeTool": _gemini_tool_start,
+    "AfterTool": _gemini_tool_use,
+    "AfterAgent": _gemini_turn_end,
+    "PreCompress": _state("compaction", "trigger"),
+    "Notification": _state("notification", "notification_type", "message"),
+    "SessionEnd": _state("session_end", "reason"),
+}
+
+
 def _events_of(agent: str) -> dict[str, Callable[[Hook], None]]:
     """The events *agent* sends that are logged, with their handlers: the agent's own list."""
+    if agent == "gemini_cli":
+        from sessionlog.agents.gemini_cli import hook_events as gemini_events
+
+        return {name: GEMINI_HANDLERS[name] for name in gemini_events()}
     if agent == "codex":
         from sessionlog.agents.codex import hook_events
     else:

@@ -15,7 +15,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
-    if len(words) == 2 and words[0] == "hook" and words[1] in ("claude-code", "codex"):
+    if len(words) == 2 and words[0] == "hook" and words[1] in ("claude-code", "codex", "gemini-cli"):
         from sessionlog.agents import client  # stdlib only: no parser, no logger
 
         return client.main(words[1].replace("-", "_"))

@@ -385,11 +385,12 @@ def session_id(args: argparse.Namespace) -> int:
 
 
 def import_transcripts(args: argparse.Namespace) -> int:
-    """Import Claude Code or Codex transcripts; print what was written and what was not."""
+    """Import Claude Code, Codex or Gemini CLI transcripts; print what was written and what was not."""
     from sessionlog.agents.claude_code import ClaudeCodeImporter
     from sessionlog.agents.codex import CodexImporter
+    from sessionlog.agents.gemini_cli import GeminiCliImporter
 
-    kind = ClaudeCodeImporter if args.agent == "claude-code" else CodexImporter
+    kind = {"claude-code": ClaudeCodeImporter, "codex": CodexImporter, "gemini-cli": GeminiCliImporter}[args.agent]
     with logger_of(args) as logger:
         importer = kind(logger, session=args.session)
         for path in _with_progress([Path(p) for p in args.files], "importing"):
@@ -430,7 +431,7 @@ def hook(args: argparse.Namespace) -> int:
     """An agent's hook: its payload on stdin becomes events; nothing on stdout, always exit 0."""
     from sessionlog.agents import client
 
-    return client.main("claude_code" if args.agent == "claude-code" else "codex")
+    return client.main(args.agent.replace("-", "_"))
 
 
 def mcp(args: argparse.Namespace) -> int:

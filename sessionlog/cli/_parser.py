@@ -132,14 +132,14 @@ def _add_reading_commands(sub: Any) -> None:
     p.add_argument("session", help="the session to show")
     p.set_defaults(func=_logs.show)
 
-    p = sub.add_parser("import", help="log the events of Claude Code or Codex transcripts (each once)")
-    p.add_argument("agent", choices=("claude-code", "codex"), help="whose transcripts")
+    p = sub.add_parser("import", help="log the events of Claude Code, Codex or Gemini CLI transcripts (each once)")
+    p.add_argument("agent", choices=("claude-code", "codex", "gemini-cli"), help="whose transcripts")
     p.add_argument("files", nargs="+", metavar="FILE", help="transcript files (JSON lines)")
     p.add_argument("--session", help="log into this session (default: one per agent session)")
     p.set_defaults(func=_logs.import_transcripts)
 
     p = sub.add_parser("hook", help="run as an agent's hook: its JSON payload on stdin becomes events (always exit 0)")
-    p.add_argument("agent", choices=("claude-code", "codex"), help="which agent calls it")
+    p.add_argument("agent", choices=("claude-code", "codex", "gemini-cli"), help="which agent calls it")
     p.set_defaults(func=_logs.hook)
 
     p = sub.add_parser("export", help="the handoff brief of a session: Markdown (default) or JSON")
@@ -269,6 +269,7 @@ def _add_git_commands(sub: Any) -> None:
     p.add_argument("--rev", help="the tag or commit of --repo to pin")
     p.add_argument("--claude-code", action="store_true", help="register the Claude Code hooks in .claude/settings.json")
     p.add_argument("--codex", action="store_true", help="register the Codex hooks in .codex/hooks.json")
+    p.add_argument("--gemini-cli", action="store_true", help="register the Gemini CLI hooks in .gemini/settings.json")
     p.add_argument("--mcp", action="store_true", help="register sessionlog mcp in .mcp.json and .codex/config.toml")
     p.set_defaults(func=_repo.init)
 

@@ -134,7 +134,7 @@ def init(args: argparse.Namespace) -> int:
         "session lines are written as untracked files in the sessions folder; each commit takes those pending "
         "(`git add -A` too), and a committed file is never written again"
     )
-    for agent in ("claude-code", "codex"):
+    for agent in ("claude-code", "codex", "gemini-cli"):
         if getattr(args, agent.replace("-", "_")):
             lines += merge_agent_hooks(root, agent)
     if args.mcp:

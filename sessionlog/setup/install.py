@@ -210,7 +210,9 @@ def install_framework_hooks(root: Path) -> list[str]:
 AGENT_HOOKS = {
     "claude-code": (Path(".claude", "settings.json"), "sessionlog hook claude-code", "claude_code"),
     "codex": (Path(".codex", "hooks.json"), "sessionlog hook codex", "codex"),
+    "gemini-cli": (Path(".gemini", "settings.json"), "sessionlog hook gemini-cli", "gemini_cli"),
 }
+_TIMEOUT = {"gemini-cli": 10_000}  # Gemini CLI counts a hook's timeout in milliseconds, the others in seconds
 
 
 def agent_events(agent: str) -> tuple[str, ...]:
@@ -221,7 +223,7 @@ def agent_events(agent: str) -> tuple[str, ...]:
     return tuple(module.hook_events())
 
 
-_TOOL_EVENTS = ("PostToolUse", "PostToolUseFailure", "PermissionDenied")
+_TOOL_EVENTS = ("PostToolUse", "PostToolUseFailure", "PermissionDenied", "BeforeTool", "AfterTool")
 
 
 def merge_agent_hooks(root: Path, agent: str) -> list[str]:
@@ -246,7 +248,7 @@ def merge_agent_hooks(root: Path, agent: str) -> list[str]:
             for h in entry.get("hooks", [])
         ):
             continue
-        entry: dict[str, Any] = {"hooks": [{"type": "command", "command": command, "timeout": 10}]}
+        entry: dict[str, Any] = {"hooks": [{"type": "command", "command": command, "timeout": _TIMEOUT.get(agent, 10)}]}
         if event in _TOOL_EVENTS:
             entry = {"matcher": "*", **entry}
         entries.append(entry)
