@@ -476,3 +476,60 @@ def test_hooks_and_an_import_racing_on_one_session_log_each_call_once(repo: Repo
     events = SessionLogger(repo.sessions).read_session("claude_code-race")
     logged = Counter(e["data"]["tool_use_id"] for e in events if e["event_type"] == "tool_call")
     assert logged == Counter({f"toolu_{i:03d}": 1 for i in range(calls)})
+
+
+def _claude_transcript(path: Path, prompts: list[tuple[str, str]]) -> None:
+    """A Claude Code transcript of *prompts* (instant, text), each answered by one tool call."""
+    records: list[dict[str, object]] = []
+    for i, (at, text) in enumerate(prompts):
+        records += [
+            {"type": "user", "uuid": f"u{i}", "parentUuid": None, "sessionId": "sess-1", "timestamp": at,
+             "message": {"role": "user", "content": text}},
+            {"type": "assistant", "uuid": f"a{i}", "parentUuid": f"u{i}", "sessionId": "sess-1", "timestamp": at,
+             "message": {"content": [{"type": "tool_use", "id": f"toolu_p{i}", "name": "Bash",
+                                      "input": {"command": f"step {i}"}}]}},
+        ]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def _instant(offset: float = 0.0) -> str:
+    return datetime.fromtimestamp(time.time() + offset).astimezone().isoformat()
+
+
+@pytest.mark.parametrize("hookd", ["1", "0"])  # through the warm daemon, and in-process
+def test_a_prompt_hooked_then_imported_is_logged_once_and_answered_by_the_import(
+    repo: Repo, tmp_path: Path, hookd: str
+) -> None:
+    """Hook payloads carry no id of the transcript record: the prompt is paired with its record
+    by its text and time, the same text asked twice pairs twice, and one asked long before the
+    hook is a prompt of its own."""
+    for text in ("run the tests", "yes", "yes"):
+        assert run_hook(repo, payload("UserPromptSubmit", prompt=text), SESSIONLOG_HOOKD=hookd).returncode == 0
+    transcript = tmp_path / "t.jsonl"
+    prompts = [(_instant(), "run the tests"), (_instant(), "yes"), (_instant(1), "yes  \n"), (_instant(-3600), "yes")]
+    _claude_transcript(transcript, prompts)
+    first = repo.run("sessionlog", "import", "claude-code", str(transcript)).stdout
+    again = repo.run("sessionlog", "import", "claude-code", str(transcript)).stdout
+    events = SessionLogger(repo.sessions).read_session("claude_code-sess-1")
+    asked = [e for e in events if e["event_type"] == "user_message"]
+    assert [e["data"]["message"] for e in asked] == ["run the tests", "yes", "yes", "yes"], first
+    assert [bool(e["data"].get("hook_match")) for e in asked] == [True, True, True, False]
+    calls = {e["data"]["tool_use_id"]: e for e in events if e["event_type"] == "tool_call"}
+    for i, prompt in enumerate(asked):  # each call answers its own prompt, hooked or imported
+        assert calls[f"toolu_p{i}"]["dependencies"]["depends_on"] == [prompt["event_id"]]
+    assert "0 event(s) written" in again and len(
+        SessionLogger(repo.sessions).read_session("claude_code-sess-1")
+    ) == len(events)
+
+
+def test_a_prompt_imported_before_its_hook_fires_is_not_logged_again(repo: Repo, tmp_path: Path) -> None:
+    transcript = tmp_path / "t.jsonl"
+    _claude_transcript(transcript, [(_instant(), "deploy it to staging: AKIAZ7VRSQ4UKQTB2K5X")])
+    repo.run("sessionlog", "import", "claude-code", str(transcript))
+    hooked = payload("UserPromptSubmit", prompt="deploy it to staging: AKIAZ7VRSQ4UKQTB2K5X")
+    assert run_hook(repo, hooked).returncode == 0
+    assert run_hook(repo, payload("UserPromptSubmit", prompt="deploy it to production")).returncode == 0
+    events = SessionLogger(repo.sessions).read_session("claude_code-sess-1")
+    asked = [e["data"]["message"] for e in events if e["event_type"] == "user_message"]
+    assert len(asked) == 2 and "AKIAZ7VRSQ4UKQTB2K5X" not in json.dumps(events)
+    assert asked[1] == "deploy it to production"

@@ -22,6 +22,7 @@ import orjson
 from sessionlog import AppendResult, Redactor, SessionLogger
 
 MAX_STRING = 16_384  # characters of one tool input or output kept in an event; the rest is digested
+PAIRING_WINDOW = 120.0  # seconds between a hooked event and its transcript record for them to pair
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -85,6 +86,15 @@ def text_of(content: Any) -> str:
         parts = [c.get("text", "") if isinstance(c, dict) else str(c) for c in content]
         return "\n".join(p for p in parts if isinstance(p, str) and p)
     return "" if content is None else orjson.dumps(content).decode()
+
+
+def prompt_match(logger: SessionLogger, text: str) -> str:
+    """What pairs a prompt a live hook logged with its transcript record (hook payloads carry no
+    id of the record): a digest of its text as it is kept (redacted, so never the digest of a
+    secret), whitespace runs made one space."""
+    kept = logger.redactor.clean_text(text) if logger.redactor is not None else text
+    digest = hashlib.sha256(" ".join(kept.split()).encode("utf-8", "surrogatepass")).hexdigest()
+    return f"prompt:{digest[:20]}"
 
 
 def append_mapped(
@@ -181,6 +191,10 @@ class Importer:
         self._pending: dict[str, Call] = {}  # call key -> a call waiting for its result
         self._logged: dict[str, Call] = {}  # call key -> a call an earlier import logged
         self._locks = ExitStack()
+        # session -> (event type, hook_match) -> [(instant, event id, source id)]: what live hooks
+        # logged without the agent's id of the record; a record claims one of them, once
+        self._hooked: dict[str, dict[tuple[str, str], list[tuple[str, str, str]]]] = {}
+        self._claimed: set[str] = set()  # event ids claimed by a record, over every file of this import
 
     def import_file(self, path: Path) -> None:
         """Import one transcript; calls left without a result are logged at its end."""
@@ -200,6 +214,7 @@ class Importer:
         if session not in self._known:
             self._locks.enter_context(self.logger.key_lock(session))
             ids: set[str] = set()
+            self._hooked[session] = {}
             if session in self.logger.list_sessions():
                 for event in self.logger.read_session(session):
                     self.remember(session, event)
@@ -215,7 +230,33 @@ class Importer:
         return self._known[session]
 
     def remember(self, session: str, event: dict[str, Any]) -> None:
-        """See one event the session held when the import began; nothing by default."""
+        """See one event the session held when the import began: keep those a live hook logged
+        with a ``hook_match`` (no id of the agent's record) for their records to claim."""
+        data = event.get("data")
+        if isinstance(data, dict) and isinstance(data.get("hook_match"), str):
+            hooked = self._hooked.setdefault(session, {})
+            hooked.setdefault((str(event.get("event_type")), data["hook_match"]), []).append(
+                (str(event.get("timestamp")), str(event.get("event_id")), str(data.get("source_id") or ""))
+            )
+
+    def claim(self, session: str, event_type: str, match: str, stamp: Any) -> tuple[str, str] | None:
+        """The event a live hook logged for the record at *stamp* (same type and ``hook_match``,
+        within ``PAIRING_WINDOW`` of it, not claimed yet, the earliest of those): its event id and
+        source id, now claimed. Records claim in their order, so the same prompt asked twice pairs
+        in order, and importing again pairs the same way."""
+        if not _is_instant(stamp):
+            return None
+        at = _moment(str(stamp)).timestamp()
+        free = [
+            h
+            for h in self._hooked.get(session, {}).get((event_type, match), [])
+            if h[1] not in self._claimed and _is_instant(h[0]) and abs(_moment(h[0]).timestamp() - at) <= PAIRING_WINDOW
+        ]
+        if not free:
+            return None
+        _, event_id, source_id = min(free, key=lambda h: _moment(h[0]))  # the earliest: pairs keep their order
+        self._claimed.add(event_id)
+        return event_id, source_id
 
     def call_started(self, call: Call) -> None:
         """A tool call read; it is logged when its result is read."""
@@ -263,6 +304,13 @@ class Importer:
         if source_id in known:
             self.report.already += 1
             return self._event_of.get(source_id)
+        if event_type == "user_message" and isinstance(data.get("message"), str) and not data.get("sidechain"):
+            hooked = self.claim(session, event_type, prompt_match(self.logger, data["message"]), timestamp)
+            if hooked is not None:  # the live hook logged this prompt: it is that event
+                self.report.already += 1
+                self._event_of[source_id] = hooked[0]
+                known.add(source_id)
+                return hooked[0]
         try:
             result = append_mapped(
                 self.logger,

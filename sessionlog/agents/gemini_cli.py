@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,30 +61,17 @@ class GeminiCliImporter(Importer):
 
     def __init__(self, logger: SessionLogger, session: str | None = None) -> None:
         super().__init__(logger, session)
-        self._hooked: dict[str, dict[str, list[tuple[str, str, str]]]] = {}  # session -> match -> calls
         self._alias: dict[str, str] = {}  # call id -> the key the live hook logged it under
-
-    def remember(self, session: str, event: dict[str, Any]) -> None:
-        """Keep the calls the live hook logged: they carry no call id, only ``hook_match``."""
-        data = event.get("data")
-        if (
-            event.get("event_type") == "tool_call"
-            and isinstance(data, dict)
-            and isinstance(data.get("hook_match"), str)
-        ):
-            calls = self._hooked.setdefault(session, {}).setdefault(data["hook_match"], [])
-            calls.append((str(event.get("timestamp")), str(event.get("event_id")), str(data.get("source_id"))))
 
     def call_started(self, call: Call) -> None:
         """A call the live hook logged already (same tool and arguments, started about when the
         call's message was written) is that event: claimed once, in order, so importing again
         pairs the same way."""
         if call.key not in self.known(call.session):
-            hooked = self._hooked.get(call.session, {}).get(hook_match(call.name, call.data.get("input")), [])
-            near = [h for h in hooked if isinstance(call.started, str) and _within(h[0], call.started, 120)]
-            if near:
-                stamp, event_id, key = min(near, key=lambda h: abs(_seconds(h[0]) - _seconds(str(call.started))))
-                hooked.remove((stamp, event_id, key))
+            match = hook_match(call.name, call.data.get("input"))
+            hooked = self.claim(call.session, "tool_call", match, call.started)
+            if hooked is not None:
+                event_id, key = hooked
                 self._alias[call.key] = key
                 self._event_of[call.key] = event_id
                 self.known(call.session).add(call.key)
@@ -309,17 +295,6 @@ def _result_of(call: dict[str, Any]) -> tuple[str, str]:
     if not output and isinstance(call.get("resultDisplay"), str):
         output = call["resultDisplay"]
     return output, "\n".join(e for e in errors if e)
-
-
-def _seconds(stamp: str) -> float:
-    try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return float("nan")
-
-
-def _within(one: str, other: str, seconds: float) -> bool:
-    return abs(_seconds(one) - _seconds(other)) <= seconds
 
 
 def hook_match(tool: str, arguments: Any) -> str:

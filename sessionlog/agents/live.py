@@ -6,7 +6,8 @@ nothing is printed on stdout (Claude Code injects SessionStart and UserPromptSub
 stdout into the model's context; Codex rejects non-JSON stdout on Stop), the exit code
 is always 0, and a problem goes to stderr and, when it can, into the log as an ``error``.
 Events are keyed on the agent's own ids, as the transcript importers key them, so a
-session both hooked and imported holds each tool call once.
+session both hooked and imported holds each tool call once; a prompt, which hooks send without
+the id of its record, is paired with it by its text and time (``hook_match``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,7 +24,16 @@ from urllib.parse import quote
 import orjson
 
 from sessionlog import SessionLogger
-from sessionlog.agents._shared import append_mapped, attempt_of, now, session_id_for, text_of, timing
+from sessionlog.agents._shared import (
+    PAIRING_WINDOW,
+    append_mapped,
+    attempt_of,
+    now,
+    prompt_match,
+    session_id_for,
+    text_of,
+    timing,
+)
 from sessionlog.agents.claude_code import todos_of
 
 
@@ -45,14 +56,16 @@ class Hook:
         key: str | None,
         causes: Sequence[str] = (),
         timestamp: str | None = None,
+        already: Callable[[], str] | None = None,
         **blocks: Any,
     ) -> str | None:
-        """Append one event (once per *key*, the agent's own id); return its event id."""
-        if key is None:
+        """Append one event (once per *key*, the agent's own id); return its event id. *already*
+        finds the same event logged without that key (an import that ran first)."""
+        if key is None and already is None:
             return self._append(event_type, source, data, key=None, causes=causes, timestamp=timestamp, **blocks)
         with self.logger.key_lock(self.session):  # an import of this session waits, or is done
-            existing = self.find(key)
-            if existing is not None:
+            existing = (self.find(key) if key is not None else None) or (already() if already else None)
+            if existing:
                 return existing
             return self._append(event_type, source, data, key=key, causes=causes, timestamp=timestamp, **blocks)
 
@@ -205,10 +218,43 @@ def _state(kind: str, *fields: str) -> Callable[[Hook], None]:
 
 
 def _prompt(hook: Hook) -> None:
+    """A prompt, with the ``hook_match`` an import pairs its transcript record by; none is
+    logged when an import that ran first logged that record already."""
     p = hook.payload
     prompt = text_of(p.get("prompt"))
     key = f"prompt:{p['prompt_id']}" if isinstance(p.get("prompt_id"), str) else None
-    hook.log("user_message", "prompt", {"message": prompt}, key=key)
+    match = prompt_match(hook.logger, prompt)
+    asked = time.time()
+    kept = hook.logger.redactor.clean_text(prompt) if hook.logger.redactor is not None else prompt
+    needle = orjson.dumps(kept.strip()[:40])[1:-1] or b'"user_message"'
+
+    def imported(event: dict[str, Any]) -> bool:
+        data = event.get("data") or {}
+        stamp = event.get("timestamp")
+        return (
+            event.get("event_type") == "user_message"
+            and "hook_match" not in data
+            and not data.get("sidechain")
+            and isinstance(data.get("message"), str)
+            and isinstance(stamp, str)
+            and abs(_epoch(stamp) - asked) <= PAIRING_WINDOW
+            and prompt_match(hook.logger, data["message"]) == match
+        )
+
+    hook.log(
+        "user_message",
+        "prompt",
+        {"message": prompt, "hook_match": match},
+        key=key,
+        already=lambda: hook.latest(needle, imported),
+    )
+
+
+def _epoch(stamp: str) -> float:
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return float("nan")
 
 
 def _denied(hook: Hook) -> None:
