@@ -365,3 +365,67 @@ def test_an_imported_gemini_cli_recording_exports_with_its_provider_models_and_t
         for span in (s for s in spans if s.trace_id == root.trace_id and s is not root):
             assert root.start_time_unix_nano <= span.start_time_unix_nano <= span.end_time_unix_nano
             assert span.end_time_unix_nano <= root.end_time_unix_nano
+
+
+@pytest.mark.parametrize("order", ["hooks first", "import before the Stop hook"])
+def test_a_turn_hooked_and_imported_ends_once_and_exports_with_the_transcripts_tokens(
+    tmp_path: Path, collector: tuple[str, Received], order: str
+) -> None:
+    """The Stop hook and the transcript both end the turn: one ``turn_end``, whichever came first;
+    the tokens only the transcript holds reach the trace (a ``turn_usage`` on a hooked end)."""
+    from datetime import UTC, datetime, timedelta
+
+    endpoint, received = collector
+    repo = Repo(tmp_path / "repo")
+
+    def hook(event: str, **fields: object) -> None:
+        body = {"session_id": "sess-9", "transcript_path": None, "cwd": str(repo.path), "hook_event_name": event}
+        repo.run(sys.executable, "-m", "sessionlog", "hook", "claude-code", input=json.dumps({**body, **fields}))
+
+    hook("UserPromptSubmit", prompt="fix the build")
+    [asked] = SessionLogger(repo.sessions).read_session("claude_code-sess-9")
+    t0 = datetime.fromisoformat(asked["timestamp"].replace("Z", "+00:00"))
+
+    def at(ms: int) -> str:  # the transcript's instants, from the hooked prompt's on
+        return (t0 + timedelta(milliseconds=ms)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    usage = {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 300}
+    records = [
+        {"type": "user", "uuid": "u1", "sessionId": "sess-9", "timestamp": at(0),
+         "message": {"role": "user", "content": "fix the build"}},
+        {"type": "assistant", "uuid": "a1", "parentUuid": "u1", "sessionId": "sess-9", "timestamp": at(10),
+         "message": {"id": "m1", "model": "claude-opus-4-5", "usage": usage, "stop_reason": "tool_use",
+                     "content": [{"type": "tool_use", "id": "toolu_9", "name": "Bash", "input": {"command": "make"}}]}},
+        {"type": "user", "uuid": "r1", "parentUuid": "a1", "sessionId": "sess-9", "timestamp": at(20),
+         "message": {"content": [{"type": "tool_result", "tool_use_id": "toolu_9", "content": "ok"}]}},
+        {"type": "assistant", "uuid": "a2", "parentUuid": "r1", "sessionId": "sess-9", "timestamp": at(30),
+         "message": {"id": "m2", "model": "claude-opus-4-5", "usage": {**usage, "output_tokens": 7},
+                     "stop_reason": "end_turn", "content": [{"type": "text", "text": "fixed"}]}},
+    ]  # fmt: skip
+    transcript = tmp_path / "t.jsonl"
+    transcript.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+    def imported() -> None:
+        for _ in range(2):
+            repo.run(sys.executable, "-m", "sessionlog", "import", "claude-code", str(transcript))
+
+    if order == "hooks first":
+        hook("Stop", stop_hook_active=False, last_assistant_message="fixed")
+        imported()
+    else:
+        imported()
+        hook("Stop", stop_hook_active=False, last_assistant_message="fixed")
+    events = SessionLogger(repo.sessions).read_session("claude_code-sess-9")
+    kinds = [e["data"].get("kind") or e["event_type"] for e in events]
+    assert kinds.count("user_message") == 1 and kinds.count("turn_end") == 1, kinds
+    assert kinds.count("turn_usage") == (1 if order == "hooks first" else 0)
+    if order == "hooks first":
+        shown = repo.run(sys.executable, "-m", "sessionlog", "show", "claude_code-sess-9").stdout
+        assert "turn usage claude-opus-4-5 20 input, 12 output" in shown, shown
+    out = _export(repo, endpoint).stdout
+    assert "1 turn(s) sent" in out and "held back" not in out, out
+    [request] = received
+    root = next(s for s in _spans(request) if s.name.startswith("invoke_agent"))
+    attrs = _attrs(root)
+    assert attrs["gen_ai.usage.output_tokens"] == 12 and attrs["gen_ai.usage.input_tokens"] == 620
+    assert attrs["gen_ai.response.model"] == "claude-opus-4-5"

@@ -239,24 +239,29 @@ class Importer:
                 (str(event.get("timestamp")), str(event.get("event_id")), str(data.get("source_id") or ""))
             )
 
-    def claim(self, session: str, event_type: str, match: str, stamp: Any) -> tuple[str, str] | None:
+    def claim(
+        self, session: str, event_type: str, match: str, stamp: Any, *, window: float | None = PAIRING_WINDOW
+    ) -> tuple[str, str, str] | None:
         """The event a live hook logged for the record at *stamp* (same type and ``hook_match``,
         within ``PAIRING_WINDOW`` of it, not claimed yet, the earliest of those): its event id and
-        source id, now claimed. Records claim in their order, so the same prompt asked twice pairs
-        in order, and importing again pairs the same way."""
-        if not _is_instant(stamp):
+        source id and instant, now claimed. Records claim in their order, so the same prompt asked
+        twice pairs in order, and importing again pairs the same way. With *window* None the match
+        is exact (it names the event it answers) and time does not count."""
+        if window is not None and not _is_instant(stamp):
             return None
-        at = _moment(str(stamp)).timestamp()
+        at = _moment(str(stamp)).timestamp() if window is not None else 0.0
         free = [
             h
             for h in self._hooked.get(session, {}).get((event_type, match), [])
-            if h[1] not in self._claimed and _is_instant(h[0]) and abs(_moment(h[0]).timestamp() - at) <= PAIRING_WINDOW
+            if h[1] not in self._claimed
+            and _is_instant(h[0])
+            and (window is None or abs(_moment(h[0]).timestamp() - at) <= window)
         ]
         if not free:
             return None
-        _, event_id, source_id = min(free, key=lambda h: _moment(h[0]))  # the earliest: pairs keep their order
+        stamp_of, event_id, source_id = min(free, key=lambda h: _moment(h[0]))  # the earliest: pairs keep their order
         self._claimed.add(event_id)
-        return event_id, source_id
+        return event_id, source_id, stamp_of
 
     def call_started(self, call: Call) -> None:
         """A tool call read; it is logged when its result is read."""
@@ -310,6 +315,19 @@ class Importer:
                 self.report.already += 1
                 self._event_of[source_id] = hooked[0]
                 known.add(source_id)
+                return hooked[0]
+        if event_type == "state_change" and data.get("kind") == "turn_end" and causes and causes[0]:
+            hooked = self.claim(session, event_type, f"turn_end:{causes[0]}", None, window=None)
+            if hooked is not None:  # the hook logged this turn's end: what it lacks is added to it
+                self.report.already += 1
+                self._event_of[source_id] = hooked[0]
+                known.add(source_id)
+                said = {k: data[k] for k in ("model", "models", "usage") if data.get(k)}
+                if said:
+                    self.log(
+                        session, f"{source_id}:usage", "state_change", source, {"kind": "turn_usage", **said},
+                        timestamp=hooked[2], causes=[hooked[0]], where=where,
+                    )  # fmt: skip
                 return hooked[0]
         try:
             result = append_mapped(

@@ -71,7 +71,7 @@ class GeminiCliImporter(Importer):
             match = hook_match(call.name, call.data.get("input"))
             hooked = self.claim(call.session, "tool_call", match, call.started)
             if hooked is not None:
-                event_id, key = hooked
+                event_id, key, _ = hooked
                 self._alias[call.key] = key
                 self._event_of[call.key] = event_id
                 self.known(call.session).add(call.key)

@@ -206,15 +206,33 @@ def _tool_use(hook: Hook, *, failed: bool) -> None:
 def _state(kind: str, *fields: str) -> Callable[[Hook], None]:
     def handle(hook: Hook) -> None:
         data = {"kind": kind, **{f: hook.payload[f] for f in fields if f in hook.payload}}
+        cause = hook.cause()
+        if kind == "turn_end" and cause:  # an import pairs it with the turn it ends (its prompt)
+            data["hook_match"] = f"turn_end:{cause}"
+        if kind == "turn_end" and isinstance(hook.payload.get("model"), str):  # Codex sends it
+            data["model"] = hook.payload["model"]
         hook.log(
             "state_change",
             hook.payload.get("hook_event_name", kind),
             data,
             key=None,
-            causes=[hook.cause()],
+            causes=[cause],
+            already=(lambda: _turn_ended(hook, cause)) if kind == "turn_end" and cause else None,
         )
 
     return handle
+
+
+def _turn_ended(hook: Hook, prompt: str) -> str:
+    """The end of the turn of *prompt* that an import logged first, if it did."""
+    return hook.latest(
+        b'"turn_end"',
+        lambda e: (
+            e.get("event_type") == "state_change"
+            and (e.get("data") or {}).get("kind") == "turn_end"
+            and ((e.get("dependencies") or {}).get("depends_on") or [None])[0] == prompt
+        ),
+    )
 
 
 def _prompt(hook: Hook) -> None:
@@ -378,7 +396,17 @@ def _gemini_tool_use(hook: Hook) -> None:
 
 def _gemini_turn_end(hook: Hook) -> None:
     data = {"kind": "turn_end", "last_assistant_message": text_of(hook.payload.get("prompt_response"))}
-    hook.log("state_change", "AfterAgent", data, key=None, causes=[hook.cause()])
+    cause = hook.cause()
+    if cause:
+        data["hook_match"] = f"turn_end:{cause}"
+    hook.log(
+        "state_change",
+        "AfterAgent",
+        data,
+        key=None,
+        causes=[cause],
+        already=(lambda: _turn_ended(hook, cause)) if cause else None,
+    )
 
 
 # Gemini CLI names its events its own way; a prompt comes as BeforeAgent's ``prompt``.

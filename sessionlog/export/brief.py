@@ -157,6 +157,11 @@ def summary_of(event: dict[str, Any]) -> str:
         return _cut(f"{data.get('tool', '')} {what}".strip())
     if data.get("kind") in ("commit", "merge") and isinstance(data.get("sha"), str):
         return _cut(f"{data['kind']} {data['sha'][:12]} {data.get('subject', '')}".strip())
+    if data.get("kind") == "turn_usage":
+        usage: dict[str, Any] = data["usage"] if isinstance(data.get("usage"), dict) else {}
+        tokens = ", ".join(f"{usage[k]} {k.replace('_tokens', '').replace('_', ' ')}" for k in
+                           ("input_tokens", "output_tokens") if isinstance(usage.get(k), int))  # fmt: skip
+        return _cut(" ".join(str(x) for x in ("turn usage", data.get("model", ""), tokens) if x))
     if data.get("kind") == "handoff":
         said = _first_text(data, ("summary",))
         return _cut(

@@ -14,7 +14,8 @@ In a turn's trace:
 - the root span ``invoke_agent {agent}``: ``gen_ai.operation.name``, ``gen_ai.provider.name``,
   ``gen_ai.agent.name``, ``gen_ai.conversation.id``, the model (``gen_ai.request.model``,
   ``gen_ai.response.model``) and token usage (``gen_ai.usage.*``) where the agent recorded them
-  (the importers and hooks keep them on ``turn_end`` and ``tool_call`` events); from the turn's
+  (the importers and hooks keep them on ``turn_end`` and ``tool_call`` events, and an import on
+  a ``turn_usage`` after the turn end a hook logged, which stays in that turn); from the turn's
   earliest instant to its latest (tool ends included), whatever order the lines are in;
 - an ``execute_tool {tool}`` span per tool call, from its start to its end (``data.ended_at`` or
   ``data.duration_ms``); status ERROR with ``error.type`` (an error class: ``nonzero_exit``,
@@ -142,6 +143,9 @@ def turns(events: Iterable[Event], session: str) -> list[Turn]:
     out: list[Turn] = []
     current: Turn | None = None
     for event in ordered:
+        if current is not None and current.ended and _data(event).get("kind") == "turn_usage":
+            current.events.append(event)  # what an import adds to a hooked turn end: that turn's
+            continue
         if current is None or _is_prompt(event) or current.ended:
             if current is not None and not current.ended and _is_prompt(event):
                 current.ended = True  # the next prompt ends the turn before it
@@ -236,6 +240,9 @@ class _Trace:
         agents = sorted({_agent(e) for e in events} - _NOT_AGENTS) or [self.turn.agent]
         ends = [e for e in events if _ends_turn(e)]
         said = _data(ends[-1]) if ends else {}
+        added = [_data(e) for e in events if _data(e).get("kind") == "turn_usage"]
+        if "usage" not in said and added:  # a hooked turn end, its model and tokens from the import
+            said = {**said, "usage": added[-1].get("usage")}
         models = [str(_data(e)["model"]) for e in events if isinstance(_data(e).get("model"), str)]
         attrs = [
             _attr("gen_ai.operation.name", "invoke_agent"),
