@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
+import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -178,7 +180,9 @@ def test_a_grown_transcript_adds_only_what_is_new_and_bad_lines_are_reported(tmp
     transcript.write_text("".join(json.dumps(r) + "\n" for r in first) + "{not json\n")
     proc = _import(tmp_path / "s", "claude-code", [transcript])
     assert proc.returncode == 1 and "t.jsonl:3: not JSON, skipped" in proc.stdout
-    assert _written(proc.stdout) == Counter({"tool_call": 1, "user_message": 1})
+    # the transcript just changed: its open call is still running, left for a later import
+    assert _written(proc.stdout) == Counter({"user_message": 1})
+    assert "not logged: 1 tool call(s) still running: import again once they end" in proc.stdout
     grown = {
         **base,
         "type": "user",
@@ -199,10 +203,11 @@ def test_a_grown_transcript_adds_only_what_is_new_and_bad_lines_are_reported(tmp
     with open(transcript, "a") as out:
         out.write(json.dumps(grown) + "\n")
     proc = _import(tmp_path / "s", "claude-code", [transcript])
-    assert _written(proc.stdout) == Counter({"error": 1}) and "2 already logged" in proc.stdout
+    assert _written(proc.stdout) == Counter({"tool_call": 1, "error": 1}) and "1 already logged" in proc.stdout
     logger = SessionLogger(tmp_path / "s", segments=False)
     events = logger.read_session("claude_code-s-1")
     assert [e["event_type"] for e in events] == ["user_message", "tool_call", "error"]
+    assert events[1]["data"]["output"] == "make: *** [all] Error 2" and events[1]["data"]["duration_ms"] == 0
     assert events[1]["dependencies"]["depends_on"] == [events[0]["event_id"]]
     assert logger.get_failure_history("claude_code-s-1")[0]["attempt"] == "Bash: make"
     show = subprocess.run(
@@ -212,6 +217,28 @@ def test_a_grown_transcript_adds_only_what_is_new_and_bad_lines_are_reported(tmp
         check=True,
     ).stdout
     assert "✗ failure" in show.splitlines()[2] and "user_message  user  fix the build" in show.splitlines()[0]
+
+
+def _left_alone(path: Path) -> None:
+    """*path* last changed an hour ago: an open call in it is not running any more."""
+    an_hour_ago = time.time() - 3600
+    os.utime(path, (an_hour_ago, an_hour_ago))
+
+
+def test_an_open_call_of_a_transcript_left_alone_is_logged_without_an_end(tmp_path: Path) -> None:
+    transcript = tmp_path / "t.jsonl"
+    records = [
+        {"type": "user", "uuid": "u1", "sessionId": "s-2", "timestamp": "2026-01-02T03:04:05Z",
+         "message": {"role": "user", "content": "build it"}},
+        {"type": "assistant", "uuid": "a1", "parentUuid": "u1", "sessionId": "s-2", "timestamp": "2026-01-02T03:04:06Z",
+         "message": {"content": [{"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "make"}}]}},
+    ]  # fmt: skip
+    transcript.write_text("".join(json.dumps(r) + "\n" for r in records))
+    _left_alone(transcript)  # the agent died or moved on: the call will never end
+    proc = _import(tmp_path / "s", "claude-code", [transcript])
+    assert _written(proc.stdout) == Counter({"tool_call": 1, "user_message": 1}), proc.stdout
+    [_, call] = SessionLogger(tmp_path / "s", segments=False).read_session("claude_code-s-2")
+    assert "ended_at" not in call["data"] and "output" not in call["data"]
 
 
 def test_a_huge_tool_output_is_cut_with_its_digest_never_refused(tmp_path: Path) -> None:
@@ -225,6 +252,7 @@ def test_a_huge_tool_output_is_cut_with_its_digest_never_refused(tmp_path: Path)
         "message": {"content": [{"type": "tool_use", "id": "t1", "name": "Write", "input": {"content": blob}}]},
     }
     transcript.write_text(json.dumps(record) + "\n")
+    _left_alone(transcript)  # its call has no result: logged only once nothing runs any more
     proc = _import(tmp_path / "s", "claude-code", [transcript])
     assert proc.returncode == 0 and _written(proc.stdout) == Counter({"tool_call": 1})
     [event] = SessionLogger(tmp_path / "s", segments=False).read_session("claude_code-big")
@@ -248,6 +276,7 @@ def test_a_record_nested_900_deep_is_reported_and_the_rest_imported(tmp_path: Pa
     ]  # fmt: skip
     transcript = tmp_path / "deep.jsonl"
     transcript.write_text("".join(_json.dumps(r) + "\n" for r in records))
+    _left_alone(transcript)
     proc = subprocess.run(
         [sys.executable, "-m", "sessionlog", "--dir", str(tmp_path / "s"), "import", "claude-code", str(transcript)],
         capture_output=True, text=True, check=False,

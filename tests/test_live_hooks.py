@@ -488,6 +488,8 @@ def _claude_transcript(path: Path, prompts: list[tuple[str, str]]) -> None:
             {"type": "assistant", "uuid": f"a{i}", "parentUuid": f"u{i}", "sessionId": "sess-1", "timestamp": at,
              "message": {"content": [{"type": "tool_use", "id": f"toolu_p{i}", "name": "Bash",
                                       "input": {"command": f"step {i}"}}]}},
+            {"type": "user", "uuid": f"r{i}", "parentUuid": f"a{i}", "sessionId": "sess-1", "timestamp": at,
+             "message": {"content": [{"type": "tool_result", "tool_use_id": f"toolu_p{i}", "content": "ok"}]}},
         ]  # fmt: skip
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
@@ -22,6 +23,7 @@ import orjson
 from sessionlog import AppendResult, Redactor, SessionLogger
 
 MAX_STRING = 16_384  # characters of one tool input or output kept in an event; the rest is digested
+LIVE_WINDOW = 600.0  # seconds since a transcript last changed in which its open calls may still run
 PAIRING_WINDOW = 120.0  # seconds between a hooked event and its transcript record for them to pair
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -197,10 +199,20 @@ class Importer:
         self._claimed: set[str] = set()  # event ids claimed by a record, over every file of this import
 
     def import_file(self, path: Path) -> None:
-        """Import one transcript; calls left without a result are logged at its end."""
+        """Import one transcript. A call left without a result is logged at its end without one,
+        unless the transcript changed in the last ``LIVE_WINDOW`` seconds: then the call is likely
+        still running, and it is left for an import after it ends (a logged event never changes,
+        so one logged now would never get its end or output)."""
         try:
+            try:
+                live = time.time() - path.stat().st_mtime < LIVE_WINDOW
+            except OSError:
+                live = False
             self.read_file(path)
             for call in list(self._pending.values()):
+                if live:
+                    self.report.skipped["tool call(s) still running: import again once they end"] += 1
+                    continue
                 self.call_ended(call.key, None, None, where=call.where)
         finally:
             self._pending.clear()
