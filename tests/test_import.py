@@ -411,3 +411,35 @@ def test_claude_code_turns_end_with_their_model_and_usage_each_model_call_counte
         want.update({k: v for k, v in u.items() if isinstance(v, int)})
     assert ends[0]["data"]["usage"] == dict(want)
     assert ends[0]["data"]["model"] == models[-1]
+
+
+def test_two_imports_taking_two_sessions_in_opposite_orders_both_finish(tmp_path: Path) -> None:
+    """An import holds each session's key lock until its file is done; two files holding the same
+    two sessions in opposite orders once made two concurrent imports wait for each other forever."""
+    half = 1500
+
+    def records(first: str, second: str, tag: str) -> str:
+        lines = []
+        for n, session in enumerate([first] * half + [second] * half):
+            lines.append({"type": "user", "uuid": f"{tag}{n}", "sessionId": session,
+                          "timestamp": f"2026-01-02T03:{n // 60 % 60:02d}:{n % 60:02d}Z",
+                          "message": {"role": "user", "content": f"{tag} prompt {n}"}})  # fmt: skip
+        return "".join(json.dumps(r) + "\n" for r in lines)
+
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    one.write_text(records("A", "B", "x"))
+    two.write_text(records("B", "A", "y"))
+    argv = [sys.executable, "-m", "sessionlog", "--dir", str(tmp_path / "s"), "import", "claude-code"]
+    procs = [subprocess.Popen([*argv, str(f)], stdout=subprocess.PIPE, stderr=subprocess.PIPE) for f in (one, two)]
+    try:
+        outs = [p.communicate(timeout=60) for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    assert [p.returncode for p in procs] == [0, 0], outs
+    logger = SessionLogger(tmp_path / "s")
+    for session in ("claude_code-A", "claude_code-B"):
+        events = logger.read_session(session)
+        ids = [e["data"]["source_id"] for e in events]
+        assert len(ids) == len(set(ids))  # nothing twice
+        assert sum(e["event_type"] == "user_message" for e in events) == 2 * half  # nothing lost

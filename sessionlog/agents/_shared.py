@@ -193,6 +193,7 @@ class Importer:
         self._pending: dict[str, Call] = {}  # call key -> a call waiting for its result
         self._logged: dict[str, Call] = {}  # call key -> a call an earlier import logged
         self._locks = ExitStack()
+        self._held: list[str] = []  # the sessions whose key locks ``_locks`` holds
         # session -> (event type, hook_match) -> [(instant, event id, source id)]: what live hooks
         # logged without the agent's id of the record; a record claims one of them, once
         self._hooked: dict[str, dict[tuple[str, str], list[tuple[str, str, str]]]] = {}
@@ -218,13 +219,14 @@ class Importer:
             self._pending.clear()
             self._known.clear()  # what a session holds is read again, under its lock, next file
             self._locks.close()
+            self._held.clear()
 
     def read_file(self, path: Path) -> None:  # pragma: no cover - each agent's importer has one
         raise NotImplementedError
 
     def known(self, session: str) -> set[str]:
         if session not in self._known:
-            self._locks.enter_context(self.logger.key_lock(session))
+            self._lock(session)
             ids: set[str] = set()
             self._hooked[session] = {}
             if session in self.logger.list_sessions():
@@ -240,6 +242,31 @@ class Importer:
                             self._logged[key] = Call(session, key, name, data, event.get("timestamp"), [], "")
             self._known[session] = ids
         return self._known[session]
+
+    def _lock(self, session: str) -> None:
+        """Take *session*'s key lock too, never waiting for it while holding another: a file may
+        hold several sessions, and two imports taking two of them in opposite orders would wait
+        for each other forever. When it is taken, every lock is let go and all are taken again in
+        one order, waiting; what the sessions held is read again under them."""
+        if session in self._held:
+            return
+        if self._held:
+            try:
+                self._locks.enter_context(self.logger.key_lock(session, wait=False))
+            except BlockingIOError:
+                pass
+            else:
+                self._held.append(session)
+                return
+            wanted = sorted({*self._held, session})
+            self._locks.close()
+            self._held.clear()
+            self._known.clear()  # a hook may have logged in the meantime
+        else:
+            wanted = [session]
+        for name in wanted:
+            self._locks.enter_context(self.logger.key_lock(name))
+            self._held.append(name)
 
     def remember(self, session: str, event: dict[str, Any]) -> None:
         """See one event the session held when the import began: keep those a live hook logged

@@ -394,15 +394,16 @@ class SessionLogger:
         return self.state_dir / kind / folder / session_id
 
     @contextmanager
-    def key_lock(self, session_id: str) -> Iterator[None]:
+    def key_lock(self, session_id: str, *, wait: bool = True) -> Iterator[None]:
         """Hold the session's key lock: writers that append an event only if its key
         (``data.source_id``) is not logged yet (agent hooks, importers) look and append under it,
-        so two of them never log one key twice. Plain appends never take it."""
+        so two of them never log one key twice. Plain appends never take it. With *wait* False,
+        ``BlockingIOError`` when another holds it."""
         path = self.private_path("keys", session_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = open_regular(path, os.O_RDWR | os.O_CREAT)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
             yield
         finally:
             os.close(fd)  # releases the lock
