@@ -133,9 +133,13 @@ def _session(lg: SessionLogger) -> dict[str, str]:
 
 
 def _export(repo: Repo, endpoint: str, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+    """``export-otel``; the sessions here are dated months back, so only an explicit ``--idle``
+    lets quietness end a turn (the default, an hour, is tested on its own)."""
+    idle = () if "--idle" in args else ("--idle", "0")
     return repo.run(
-        sys.executable, "-m", "sessionlog", "export-otel", "--endpoint", endpoint, *args, check=check, env=env or None
-    )
+        sys.executable, "-m", "sessionlog", "export-otel", "--endpoint", endpoint, *idle, *args, check=check,
+        env=env or None,
+    )  # fmt: skip
 
 
 def test_an_ended_turn_is_one_trace_with_genai_attributes_and_one_span_per_failure(
@@ -429,3 +433,31 @@ def test_a_turn_hooked_and_imported_ends_once_and_exports_with_the_transcripts_t
     attrs = _attrs(root)
     assert attrs["gen_ai.usage.output_tokens"] == 12 and attrs["gen_ai.usage.input_tokens"] == 620
     assert attrs["gen_ai.response.model"] == "claude-opus-4-5"
+
+
+def test_a_last_turn_nobody_ended_is_sent_once_its_session_is_quiet_for_an_hour(
+    tmp_path: Path, collector: tuple[str, Received]
+) -> None:
+    """A rollout that never says a turn ended (older Codex) or an agent killed mid-turn: the last
+    turn is sent once the session has been quiet for ``--idle`` minutes (an hour by default),
+    measured from its latest instant, a tool call's end included."""
+    from datetime import UTC, datetime, timedelta
+
+    endpoint, received = collector
+    repo = Repo(tmp_path / "repo")
+    lg = SessionLogger(repo.sessions)
+    ago = lambda minutes: (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat()  # noqa: E731
+    lg.append_event("old", "user_message", "user", "prompt", data={"message": "fix it"}, timestamp=ago(200))
+    lg.append_event("old", "tool_call", "codex", "shell", data={"tool": "shell"}, timestamp=ago(190))
+    lg.append_event("busy", "user_message", "user", "prompt", data={"message": "build"}, timestamp=ago(200))
+    lg.append_event("busy", "tool_call", "codex", "shell", data={"tool": "shell", "duration_ms": 190 * 60_000},
+                    timestamp=ago(199))  # fmt: skip  # ran until ten minutes ago: not quiet for an hour
+    held = _export(repo, endpoint, "--idle", "0").stdout
+    assert "nothing new to send" in held and "2 turn(s) not ended yet" in held, held
+    out = repo.run(sys.executable, "-m", "sessionlog", "export-otel", "--endpoint", endpoint).stdout
+    assert "1 turn(s) sent" in out and "1 turn(s) not ended yet" in out, out
+    [request] = received
+    assert {_attrs(s)["gen_ai.conversation.id"] for s in _spans(request) if s.name.startswith("invoke")} == {"old"}
+    assert "1 turn(s) sent" in _export(repo, endpoint, "--idle", "5").stdout  # quiet for ten minutes
+    bad = _export(repo, endpoint, "--idle", "soon", check=False)
+    assert bad.returncode == 2 and "not a number of minutes: 'soon'" in bad.stderr

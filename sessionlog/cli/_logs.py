@@ -479,11 +479,16 @@ def export_otel(args: argparse.Namespace) -> int:
     endpoint = otel.endpoint_from_env(args.endpoint)
     ledger = otel.Ledger(logger, endpoint)
     todo = otel.plan(
-        logger, sessions, content=args.content, sent=frozenset() if args.all else ledger.sent(), since=args.since
+        logger,
+        sessions,
+        content=args.content,
+        sent=frozenset() if args.all else ledger.sent(),
+        since=args.since,
+        idle=args.idle * 60,
     )
     notes = []
     if todo.held_back:
-        notes.append(f"{todo.held_back} turn(s) not ended yet, held back until they end")
+        notes.append(f"{todo.held_back} turn(s) not ended yet, held back until they end or go quiet (--idle)")
     if todo.sent_before:
         notes.append(f"{todo.sent_before} turn(s) sent to this endpoint before, not sent again (--all sends them)")
     if not todo.traces:

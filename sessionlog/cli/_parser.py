@@ -160,6 +160,14 @@ def _add_reading_commands(sub: Any) -> None:
     p.add_argument("--content", action="store_true", help="include prompts, tool inputs and outputs (off by default)")
     p.add_argument("--all", action="store_true", help="send every ended turn again, not only those not sent yet")
     p.add_argument("--since", metavar="TS", help="only turns that started from this instant on (RFC 3339)")
+    p.add_argument(
+        "--idle",
+        metavar="MINUTES",
+        type=_minutes,
+        default=60.0,
+        help="a session quiet this long has ended its last turn, said or not (60; 0: only a turn end or "
+        "the next prompt ends a turn)",
+    )
     p.set_defaults(func=_logs.export_otel)
 
     p = sub.add_parser("mcp", help="serve the log over MCP (stdio) to an agent: tools and resources")
@@ -286,3 +294,14 @@ def _add_git_commands(sub: Any) -> None:
     )
     p.add_argument("--no-stage", action="store_true", help="list the pending session files, stage none")
     p.set_defaults(func=_repo.flush)
+
+
+def _minutes(text: str) -> float:
+    """A number of minutes, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of minutes: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"minutes must be 0 or more: {text!r}")
+    return value

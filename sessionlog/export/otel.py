@@ -4,7 +4,8 @@ following the GenAI semantic conventions.
 **One trace per ended turn.** A session is cut into turns: a user's prompt and what followed up
 to the next prompt, or up to and including a ``turn_end`` / ``session_end`` state change (events
 after such an end and before the next prompt are a turn of their own, with no prompt). A turn is
-sent only once it has ended, so what was sent never changes afterwards: its trace and span ids
+sent only once it has ended (or its session has been quiet for an hour: ``idle``), so what was
+sent never changes afterwards: its trace and span ids
 derive from the session and the turn's first event, and re-exporting sends the very same spans.
 A backend groups a session's turns by ``gen_ai.conversation.id``. A turn not ended yet is held
 back and counted.
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -63,6 +65,7 @@ from sessionlog import SessionLogger, by_time
 SCOPE = "sessionlog"
 PROVIDERS = {"claude_code": "anthropic", "codex": "openai", "gemini_cli": "gcp.gemini", "copilot_cli": "github"}
 _ENDS = {"turn_end", "session_end"}
+IDLE_SECONDS = 3600.0  # a session quiet this long has ended its last turn, said or not
 _NOT_AGENTS = {"user", "sessionlog"}
 Event = dict[str, Any]
 
@@ -345,6 +348,12 @@ class _Trace:
         )
 
 
+def _latest(event: Event) -> int:
+    """The latest instant of *event* (a tool call's end included), in nanoseconds; 0 if none."""
+    start = _nanos(event.get("timestamp")) or 0
+    return _end_of(_data(event), start) if start else 0
+
+
 def _end_of(data: dict[str, Any], start: int) -> int:
     ended = _nanos(data.get("ended_at")) if data.get("ended_at") else None
     if ended is not None and ended >= start:
@@ -406,15 +415,24 @@ def plan(
     content: bool = False,
     sent: frozenset[str] = frozenset(),
     since: str | None = None,
+    idle: float = IDLE_SECONDS,
+    now: float | None = None,
 ) -> Plan:
     """The export of *sessions*: every ended turn whose trace id is not in *sent* (and, with
-    *since*, that started from then on)."""
+    *since*, that started from then on). A session's last turn with no end also counts as ended
+    once its session has been quiet for *idle* seconds (0: never): the agent stopped without
+    saying so, or its transcript does not say turns end (older Codex rollouts)."""
     floor = _nanos(since) if since else None
+    quiet_since = int(((time.time() if now is None else now) - idle) * 1e9) if idle > 0 else None
     todo: list[Turn] = []
     where: dict[str, tuple[bytes, bytes]] = {}
     held = before = 0
     for session in sessions:
-        for turn in turns(logger.read_session(session), session):
+        cut = turns(logger.read_session(session), session)
+        if cut and not cut[-1].ended and quiet_since is not None:
+            last = max((_latest(e) for e in cut[-1].events), default=0)
+            cut[-1].ended = 0 < last <= quiet_since
+        for turn in cut:
             if not turn.ended:
                 held += 1
                 continue
