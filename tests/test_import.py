@@ -34,6 +34,7 @@ def claude_expected(paths: list[Path]) -> Counter[str]:  # noqa: PLR0912 - one b
     counts: Counter[str] = Counter()
     for path in paths:
         prompt = None  # the user's prompt whose turn is open: it ends at the next one or at end_turn
+        answered = False  # an assistant record came since: a turn nothing answered has no end
         for r in _records(path):
             session = r.get("sessionId") or path.stem
             message = r.get("message") if isinstance(r.get("message"), dict) else {}
@@ -43,9 +44,11 @@ def claude_expected(paths: list[Path]) -> Counter[str]:  # noqa: PLR0912 - one b
             if r.get("type") == "user" and isinstance(content, str):
                 keys.append(("user_message", str(r.get("uuid"))))
                 if not side:
-                    if prompt is not None:
+                    if prompt is not None and answered:
                         keys.append(("state_change", prompt))
-                    prompt = str(r.get("uuid"))
+                    prompt, answered = str(r.get("uuid")), False
+            if r.get("type") == "assistant" and prompt is not None:
+                answered = True
             if r.get("type") == "assistant" and message.get("stop_reason") == "end_turn" and not side:  # type: ignore[union-attr]
                 if prompt is not None:
                     keys.append(("state_change", prompt))
@@ -443,3 +446,22 @@ def test_two_imports_taking_two_sessions_in_opposite_orders_both_finish(tmp_path
         ids = [e["data"]["source_id"] for e in events]
         assert len(ids) == len(set(ids))  # nothing twice
         assert sum(e["event_type"] == "user_message" for e in events) == 2 * half  # nothing lost
+
+
+def test_a_prompt_nothing_answered_has_no_turn_end(tmp_path: Path) -> None:
+    transcript = tmp_path / "t.jsonl"
+    records = [
+        {"type": "user", "uuid": "u1", "sessionId": "s-3", "timestamp": "2026-01-02T03:04:05Z",
+         "message": {"role": "user", "content": "fix the build"}},
+        {"type": "user", "uuid": "u2", "sessionId": "s-3", "timestamp": "2026-01-02T03:04:09Z",
+         "message": {"role": "user", "content": "no wait, fix the tests"}},
+        {"type": "assistant", "uuid": "a1", "parentUuid": "u2", "sessionId": "s-3", "timestamp": "2026-01-02T03:04:20Z",
+         "message": {"id": "m1", "model": "claude-opus-4-5", "stop_reason": "end_turn",
+                     "content": [{"type": "text", "text": "done"}]}},
+    ]  # fmt: skip
+    transcript.write_text("".join(json.dumps(r) + "\n" for r in records))
+    _import(tmp_path / "s", "claude-code", [transcript])
+    events = SessionLogger(tmp_path / "s", segments=False).read_session("claude_code-s-3")
+    ends = [e for e in events if e["data"].get("kind") == "turn_end"]
+    assert len(ends) == 1 and ends[0]["data"]["last_assistant_message"] == "done"
+    assert ends[0]["dependencies"]["depends_on"] == [events[1]["event_id"]]  # the prompt it answered

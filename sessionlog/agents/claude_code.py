@@ -169,8 +169,8 @@ class ClaudeCodeImporter(Importer):
     def _end_turn(self, turn: _Turn | None, where: str) -> None:
         """A turn's end: the model, the token usage of its model calls (each counted once) and
         its last text, as a ``turn_end`` keyed on the turn's prompt."""
-        if turn is None or turn.last is None:
-            return
+        if turn is None or turn.last is None or not turn.answered:
+            return  # a prompt nothing answered (the next came first) has no end to log
         self.log(
             turn.session,
             f"{turn.prompt}:end",
@@ -193,8 +193,10 @@ class _Turn:
         self.models: list[str] = []
         self.usage: dict[str, dict[str, Any]] = {}  # message id -> its usage (the last record's)
         self.text = ""
+        self.answered = False  # an assistant record came in this turn
 
     def saw(self, message: dict[str, Any], stamp: Any, sidechain: bool) -> None:
+        self.answered = True
         if isinstance(stamp, str):
             self.last = max(self.last or stamp, stamp)
         model = message.get("model")
