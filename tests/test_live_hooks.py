@@ -535,3 +535,30 @@ def test_a_prompt_imported_before_its_hook_fires_is_not_logged_again(repo: Repo,
     asked = [e["data"]["message"] for e in events if e["event_type"] == "user_message"]
     assert len(asked) == 2 and "AKIAZ7VRSQ4UKQTB2K5X" not in json.dumps(events)
     assert asked[1] == "deploy it to production"
+
+
+def test_a_codex_turn_hooked_then_imported_holds_one_prompt_one_end_and_the_rollouts_tokens(
+    repo: Repo, tmp_path: Path
+) -> None:
+    base = {"session_id": "019e-pair", "transcript_path": None, "model": "gpt-5-codex", "turn_id": "t1"}
+    for event in ({"hook_event_name": "UserPromptSubmit", "prompt": "bump the version"},
+                  {"hook_event_name": "Stop", "last_assistant_message": "bumped"}):  # fmt: skip
+        assert run_hook(repo, {**base, **event}, "codex").returncode == 0
+    at = _instant()
+    rollout = tmp_path / "rollout-2026-12-01T00-00-00-019e-pair.jsonl"
+    records = [
+        (at, "session_meta", {"id": "019e-pair"}),
+        (at, "turn_context", {"turn_id": "t1", "model": "gpt-5-codex"}),
+        (at, "event_msg", {"type": "user_message", "message": "bump the version"}),
+        (at, "event_msg", {"type": "token_count", "info": {"last_token_usage": {"input_tokens": 800, "output_tokens": 20}}}),
+        (at, "event_msg", {"type": "task_complete", "turn_id": "t1", "last_agent_message": "bumped"}),
+    ]  # fmt: skip
+    rollout.write_text("".join(json.dumps({"timestamp": t, "type": k, "payload": p}) + "\n" for t, k, p in records))
+    for _ in range(2):
+        repo.run("sessionlog", "import", "codex", str(rollout))
+    events = SessionLogger(repo.sessions).read_session("codex-019e-pair")
+    kinds = Counter(e["data"].get("kind") or e["event_type"] for e in events)
+    assert kinds == Counter({"user_message": 1, "turn_end": 1, "turn_usage": 1}), kinds
+    [usage] = [e for e in events if e["data"].get("kind") == "turn_usage"]
+    assert usage["data"]["usage"] == {"input_tokens": 800, "output_tokens": 20}
+    assert usage["data"]["model"] == "gpt-5-codex"
