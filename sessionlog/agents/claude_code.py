@@ -274,8 +274,3 @@ HOOK_EVENTS = (
     "Stop",
     "SessionEnd",
 )
-
-
-def hook_events() -> tuple[str, ...]:
-    """The hook events this agent sends that sessionlog logs."""
-    return HOOK_EVENTS

@@ -320,8 +320,3 @@ HOOK_EVENTS = (
     "Notification",
     "SessionEnd",
 )
-
-
-def hook_events() -> tuple[str, ...]:
-    """The hook events this agent sends that sessionlog logs."""
-    return HOOK_EVENTS

@@ -309,8 +309,8 @@ def _subagent_stop(hook: Hook) -> None:
     hook.log("state_change", "SubagentStop", data, key=None, causes=[started])
 
 
-# The events both agents send; each agent's module picks its own (claude_code.hook_events,
-# codex.hook_events), as its transcript importer shares its mapping.
+# The events Claude Code and Codex send; each agent's module lists its own (HOOK_EVENTS), as its
+# transcript importer shares its mapping.
 HANDLERS: dict[str, Callable[[Hook], None]] = {
     "SessionStart": _state("session_start", "source", "model", "agent_type", "session_title"),
     "UserPromptSubmit": _prompt,
@@ -423,16 +423,13 @@ GEMINI_HANDLERS: dict[str, Callable[[Hook], None]] = {
 
 
 def _events_of(agent: str) -> dict[str, Callable[[Hook], None]]:
-    """The events *agent* sends that are logged, with their handlers: the agent's own list."""
-    if agent == "gemini_cli":
-        from sessionlog.agents.gemini_cli import hook_events as gemini_events
+    """The events *agent* sends that are logged, with their handlers: the agent's own list
+    (``HOOK_EVENTS`` of its module, which ``sessionlog init`` registers too)."""
+    import importlib
 
-        return {name: GEMINI_HANDLERS[name] for name in gemini_events()}
-    if agent == "codex":
-        from sessionlog.agents.codex import hook_events
-    else:
-        from sessionlog.agents.claude_code import hook_events
-    return {name: HANDLERS[name] for name in hook_events()}
+    handlers = {"claude_code": HANDLERS, "codex": HANDLERS, "gemini_cli": GEMINI_HANDLERS}.get(agent, {})
+    events = importlib.import_module(f"sessionlog.agents.{agent}").HOOK_EVENTS if handlers else ()
+    return {name: handlers[name] for name in events}
 
 
 def run(agent: str, raw: bytes, *, base_dir: Path | None = None) -> list[str]:

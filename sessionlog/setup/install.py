@@ -206,7 +206,7 @@ def install_framework_hooks(root: Path) -> list[str]:
 
 # The agents' hook events sessionlog logs (one command dispatches on the event name).
 # Where each agent's hooks are registered and the command they run; the events come from the
-# agent's own module (hook_events), the list its handler dispatches on.
+# agent's own module (HOOK_EVENTS), the list its handler dispatches on.
 AGENT_HOOKS = {
     "claude-code": (Path(".claude", "settings.json"), "sessionlog hook claude-code", "claude_code"),
     "codex": (Path(".codex", "hooks.json"), "sessionlog hook codex", "codex"),
@@ -220,7 +220,7 @@ def agent_events(agent: str) -> tuple[str, ...]:
     import importlib
 
     module = importlib.import_module(f"sessionlog.agents.{AGENT_HOOKS[agent][2]}")
-    return tuple(module.hook_events())
+    return tuple(module.HOOK_EVENTS)
 
 
 _TOOL_EVENTS = ("PostToolUse", "PostToolUseFailure", "PermissionDenied", "BeforeTool", "AfterTool")
