@@ -206,6 +206,12 @@ def open_commitments(events: Iterable[tuple[int, Event]]) -> list[dict[str, Any]
     Each result is the latest entry plus ``event`` (where it was last stated)
     and ``first_event_id``; results keep the order commitments first appeared.
     """
+    return [c for c in latest_commitments(events).values() if c.get("status") not in CLOSED_STATUSES]
+
+
+def latest_commitments(events: Iterable[tuple[int, Event]]) -> dict[str, dict[str, Any]]:
+    """Every commitment by its key (``id``, else its text), as last stated, closed ones too:
+    the fold ``open_commitments`` filters."""
     latest: dict[str, dict[str, Any]] = {}
     for line_no, event in events:
         entries = event.get("open_commitments")
@@ -219,7 +225,7 @@ def open_commitments(events: Iterable[tuple[int, Event]]) -> list[dict[str, Any]
                 continue
             first = latest[key]["first_event_id"] if key in latest else event.get("event_id")
             latest[key] = {**entry, "event": _origin(line_no, event), "first_event_id": first}
-    return [c for c in latest.values() if c.get("status") not in CLOSED_STATUSES]
+    return latest
 
 
 def failure_history(events: Iterable[tuple[int, Event]]) -> list[dict[str, Any]]:

@@ -23,7 +23,8 @@ from typing import Any
 
 import orjson
 
-from sessionlog import SessionLogger, by_time, failure_history, open_commitments
+from sessionlog import SessionLogger, by_time, failure_history
+from sessionlog.core.queries import CLOSED_STATUSES, latest_commitments
 from sessionlog.export.brief import summary_of
 
 _ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", 0x2028: "\\u2028", 0x2029: "\\u2029"}
@@ -32,12 +33,7 @@ _ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", 0x202
 def session_data(logger: SessionLogger, session: str, commits: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
     """What the page shows of one session, as plain data."""
     numbered = list(logger.iter_query_events(session))
-    still_open = {str(c.get("id") or c.get("commitment")) for c in open_commitments(numbered)}
-    latest: dict[str, str] = {}  # each commitment's last status, as open_commitments reads it
-    for _, event in numbered:
-        for c in event.get("open_commitments", []) if isinstance(event.get("open_commitments"), list) else []:
-            if isinstance(c, dict):
-                latest[str(c.get("id") or c.get("commitment"))] = str(c.get("status", "pending"))
+    latest = latest_commitments(numbered)  # each commitment as last stated: its status now
     failures = failure_history(numbered)
     events = []
     for event in by_time(e for _, e in numbered):
@@ -67,10 +63,11 @@ def session_data(logger: SessionLogger, session: str, commits: Sequence[dict[str
                 {
                     "text": str(c.get("commitment", "")),
                     "status": str(c.get("status", "pending")),
-                    "open": str(c.get("id") or c.get("commitment")) in still_open,
-                    "now": latest.get(str(c.get("id") or c.get("commitment")), ""),
+                    "open": now.get("status") not in CLOSED_STATUSES,
+                    "now": str(now.get("status", "pending")),
                 }
                 for c in commitments
+                for now in [latest.get(str(c.get("id") or c.get("commitment")), c)]
             ]
         events.append(item)
     return {"session": session, "events": events, "failures": len(failures), "commits": list(commits)}
