@@ -537,13 +537,14 @@ def test_a_prompt_imported_before_its_hook_fires_is_not_logged_again(repo: Repo,
     assert asked[1] == "deploy it to production"
 
 
+@pytest.mark.parametrize("hookd", ["1", "0"])  # through the warm daemon, and in-process
 def test_a_codex_turn_hooked_then_imported_holds_one_prompt_one_end_and_the_rollouts_tokens(
-    repo: Repo, tmp_path: Path
+    repo: Repo, tmp_path: Path, hookd: str
 ) -> None:
     base = {"session_id": "019e-pair", "transcript_path": None, "model": "gpt-5-codex", "turn_id": "t1"}
     for event in ({"hook_event_name": "UserPromptSubmit", "prompt": "bump the version"},
                   {"hook_event_name": "Stop", "last_assistant_message": "bumped"}):  # fmt: skip
-        assert run_hook(repo, {**base, **event}, "codex").returncode == 0
+        assert run_hook(repo, {**base, **event}, "codex", SESSIONLOG_HOOKD=hookd).returncode == 0
     at = _instant()
     rollout = tmp_path / "rollout-2026-12-01T00-00-00-019e-pair.jsonl"
     records = [

@@ -90,13 +90,19 @@ def text_of(content: Any) -> str:
     return "" if content is None else orjson.dumps(content).decode()
 
 
-def prompt_match(logger: SessionLogger, text: str) -> str:
+def prompt_match(text: str, logger: SessionLogger | None = None) -> str:
     """What pairs a prompt a live hook logged with its transcript record (hook payloads carry no
-    id of the record): a digest of its text as it is kept (redacted, so never the digest of a
-    secret), whitespace runs made one space."""
-    kept = logger.redactor.clean_text(text) if logger.redactor is not None else text
-    digest = hashlib.sha256(" ".join(kept.split()).encode("utf-8", "surrogatepass")).hexdigest()
+    id of the record): a digest of its text as it is kept, whitespace runs made one space. Text
+    not kept yet is redacted first with *logger*'s rules (never the digest of a secret)."""
+    if logger is not None and logger.redactor is not None:
+        text = logger.redactor.clean_text(text)
+    digest = hashlib.sha256(" ".join(text.split()).encode("utf-8", "surrogatepass")).hexdigest()
     return f"prompt:{digest[:20]}"
+
+
+def turn_end_match(prompt_event: str) -> str:
+    """What pairs a turn's end a live hook logged with the transcript's: the prompt it answers."""
+    return f"turn_end:{prompt_event}"
 
 
 def append_mapped(
@@ -286,21 +292,32 @@ class Importer:
         source id and instant, now claimed. Records claim in their order, so the same prompt asked
         twice pairs in order, and importing again pairs the same way. With *window* None the match
         is exact (it names the event it answers) and time does not count."""
-        if window is not None and not _is_instant(stamp):
+        at = seconds_of(stamp)
+        if window is not None and at is None:
             return None
-        at = _moment(str(stamp)).timestamp() if window is not None else 0.0
         free = [
-            h
-            for h in self._hooked.get(session, {}).get((event_type, match), [])
-            if h[1] not in self._claimed
-            and _is_instant(h[0])
-            and (window is None or abs(_moment(h[0]).timestamp() - at) <= window)
+            (when, hooked)
+            for hooked in self._hooked.get(session, {}).get((event_type, match), [])
+            if hooked[1] not in self._claimed
+            and (when := seconds_of(hooked[0])) is not None
+            and (window is None or abs(when - (at or 0.0)) <= window)
         ]
         if not free:
             return None
-        stamp_of, event_id, source_id = min(free, key=lambda h: _moment(h[0]))  # the earliest: pairs keep their order
+        stamp_of, event_id, source_id = min(free, key=lambda f: f[0])[1]  # the earliest: pairs keep their order
         self._claimed.add(event_id)
         return event_id, source_id, stamp_of
+
+    def _hooked_twin(
+        self, session: str, event_type: str, data: dict[str, Any], stamp: Any, causes: list[str]
+    ) -> tuple[str, str, str] | None:
+        """The event a live hook logged for this record, now claimed: a prompt by its text and
+        time, a turn's end by the prompt it answers."""
+        if event_type == "user_message" and isinstance(data.get("message"), str) and not data.get("sidechain"):
+            return self.claim(session, event_type, prompt_match(data["message"], self.logger), stamp)
+        if event_type == "state_change" and data.get("kind") == "turn_end" and causes and causes[0]:
+            return self.claim(session, event_type, turn_end_match(causes[0]), None, window=None)
+        return None
 
     def call_started(self, call: Call) -> None:
         """A tool call read; it is logged when its result is read."""
@@ -348,26 +365,19 @@ class Importer:
         if source_id in known:
             self.report.already += 1
             return self._event_of.get(source_id)
-        if event_type == "user_message" and isinstance(data.get("message"), str) and not data.get("sidechain"):
-            hooked = self.claim(session, event_type, prompt_match(self.logger, data["message"]), timestamp)
-            if hooked is not None:  # the live hook logged this prompt: it is that event
-                self.report.already += 1
-                self._event_of[source_id] = hooked[0]
-                known.add(source_id)
-                return hooked[0]
-        if event_type == "state_change" and data.get("kind") == "turn_end" and causes and causes[0]:
-            hooked = self.claim(session, event_type, f"turn_end:{causes[0]}", None, window=None)
-            if hooked is not None:  # the hook logged this turn's end: what it lacks is added to it
-                self.report.already += 1
-                self._event_of[source_id] = hooked[0]
-                known.add(source_id)
-                said = {k: data[k] for k in ("model", "models", "usage") if data.get(k)}
-                if said:
-                    self.log(
-                        session, f"{source_id}:usage", "state_change", source, {"kind": "turn_usage", **said},
-                        timestamp=hooked[2], causes=[hooked[0]], where=where,
-                    )  # fmt: skip
-                return hooked[0]
+        twin = self._hooked_twin(session, event_type, data, timestamp, causes)
+        if twin is not None:  # a live hook logged this record: it is that event
+            event_id, _, stamp = twin
+            self.report.already += 1
+            self._event_of[source_id] = event_id
+            known.add(source_id)
+            said = {k: data[k] for k in ("model", "models", "usage") if data.get(k)}
+            if data.get("kind") == "turn_end" and said:  # what the hook's turn end could not know
+                self.log(
+                    session, f"{source_id}:usage", "state_change", source, {"kind": "turn_usage", **said},
+                    timestamp=stamp, causes=[event_id], where=where,
+                )  # fmt: skip
+            return event_id
         try:
             result = append_mapped(
                 self.logger,
@@ -422,6 +432,11 @@ def add_usage(total: dict[str, int], usage: Any) -> None:
 def now() -> str:
     """This instant, as sessionlog writes instants (UTC, microseconds, ``Z``)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def seconds_of(stamp: object) -> float | None:
+    """*stamp*, an instant with its UTC offset, as POSIX seconds; None for anything else."""
+    return _moment(str(stamp)).timestamp() if _is_instant(stamp) else None
 
 
 def _moment(stamp: str) -> datetime:

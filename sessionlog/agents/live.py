@@ -16,7 +16,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -30,9 +29,11 @@ from sessionlog.agents._shared import (
     attempt_of,
     now,
     prompt_match,
+    seconds_of,
     session_id_for,
     text_of,
     timing,
+    turn_end_match,
 )
 from sessionlog.agents.claude_code import todos_of
 
@@ -206,18 +207,37 @@ def _tool_use(hook: Hook, *, failed: bool) -> None:
 def _state(kind: str, *fields: str) -> Callable[[Hook], None]:
     def handle(hook: Hook) -> None:
         data = {"kind": kind, **{f: hook.payload[f] for f in fields if f in hook.payload}}
-        cause = hook.cause()
-        if kind == "turn_end" and cause:  # an import pairs it with the turn it ends (its prompt)
-            data["hook_match"] = f"turn_end:{cause}"
-        if kind == "turn_end" and isinstance(hook.payload.get("model"), str):  # Codex sends it
-            data["model"] = hook.payload["model"]
         hook.log(
             "state_change",
             hook.payload.get("hook_event_name", kind),
             data,
             key=None,
+            causes=[hook.cause()],
+        )
+
+    return handle
+
+
+def _turn_end(answer: str) -> Callable[[Hook], None]:
+    """Stop (AfterAgent): the turn's end, with the agent's last words from the payload's *answer*
+    field and the ``hook_match`` naming the prompt it answers, for an import to pair its own turn
+    end with; nothing when an import logged this turn's end first."""
+
+    def handle(hook: Hook) -> None:
+        p = hook.payload
+        cause = hook.cause()
+        data: dict[str, Any] = {"kind": "turn_end", "last_assistant_message": text_of(p.get(answer))}
+        if isinstance(p.get("model"), str):  # Codex sends it
+            data["model"] = p["model"]
+        if cause:
+            data["hook_match"] = turn_end_match(cause)
+        hook.log(
+            "state_change",
+            str(p.get("hook_event_name") or "Stop"),
+            data,
+            key=None,
             causes=[cause],
-            already=(lambda: _turn_ended(hook, cause)) if kind == "turn_end" and cause else None,
+            already=(lambda: _turn_ended(hook, cause)) if cause else None,
         )
 
     return handle
@@ -241,22 +261,22 @@ def _prompt(hook: Hook) -> None:
     p = hook.payload
     prompt = text_of(p.get("prompt"))
     key = f"prompt:{p['prompt_id']}" if isinstance(p.get("prompt_id"), str) else None
-    match = prompt_match(hook.logger, prompt)
-    asked = time.time()
     kept = hook.logger.redactor.clean_text(prompt) if hook.logger.redactor is not None else prompt
+    match = prompt_match(kept)
+    asked = time.time()
     needle = orjson.dumps(kept.strip()[:40])[1:-1] or b'"user_message"'
 
     def imported(event: dict[str, Any]) -> bool:
         data = event.get("data") or {}
-        stamp = event.get("timestamp")
+        at = seconds_of(event.get("timestamp"))
         return (
             event.get("event_type") == "user_message"
             and "hook_match" not in data
             and not data.get("sidechain")
             and isinstance(data.get("message"), str)
-            and isinstance(stamp, str)
-            and abs(_epoch(stamp) - asked) <= PAIRING_WINDOW
-            and prompt_match(hook.logger, data["message"]) == match
+            and at is not None
+            and abs(at - asked) <= PAIRING_WINDOW
+            and prompt_match(data["message"]) == match  # kept as logged: redacted already
         )
 
     hook.log(
@@ -266,13 +286,6 @@ def _prompt(hook: Hook) -> None:
         key=key,
         already=lambda: hook.latest(needle, imported),
     )
-
-
-def _epoch(stamp: str) -> float:
-    try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return float("nan")
 
 
 def _denied(hook: Hook) -> None:
@@ -325,7 +338,7 @@ HANDLERS: dict[str, Callable[[Hook], None]] = {
     "SubagentStart": _state("subagent_start", "agent_id", "agent_type"),
     "SubagentStop": _subagent_stop,
     "Notification": _state("notification", "notification_type", "message"),
-    "Stop": _state("turn_end", "last_assistant_message"),
+    "Stop": _turn_end("last_assistant_message"),
     "SessionEnd": _state("session_end", "reason"),
 }
 
@@ -394,28 +407,13 @@ def _gemini_tool_use(hook: Hook) -> None:
         )
 
 
-def _gemini_turn_end(hook: Hook) -> None:
-    data = {"kind": "turn_end", "last_assistant_message": text_of(hook.payload.get("prompt_response"))}
-    cause = hook.cause()
-    if cause:
-        data["hook_match"] = f"turn_end:{cause}"
-    hook.log(
-        "state_change",
-        "AfterAgent",
-        data,
-        key=None,
-        causes=[cause],
-        already=(lambda: _turn_ended(hook, cause)) if cause else None,
-    )
-
-
 # Gemini CLI names its events its own way; a prompt comes as BeforeAgent's ``prompt``.
 GEMINI_HANDLERS: dict[str, Callable[[Hook], None]] = {
     "SessionStart": _state("session_start", "source"),
     "BeforeAgent": _prompt,
     "BeforeTool": _gemini_tool_start,
     "AfterTool": _gemini_tool_use,
-    "AfterAgent": _gemini_turn_end,
+    "AfterAgent": _turn_end("prompt_response"),
     "PreCompress": _state("compaction", "trigger"),
     "Notification": _state("notification", "notification_type", "message"),
     "SessionEnd": _state("session_end", "reason"),
