@@ -14,11 +14,13 @@ if TYPE_CHECKING:
     from sessionlog.core.logger import AppendResult, SessionLogger
     from sessionlog.core.manage import CleanupItem, LogManager
     from sessionlog.core.queries import (
+        CLOSED_STATUSES,
         DanglingReference,
         SessionEvents,
         by_time,
         failure_history,
         instant_of,
+        latest_commitments,
         open_commitments,
     )
     from sessionlog.core.reader import ParseError
@@ -44,6 +46,8 @@ _WHERE = {
     "failure_history": "core.queries",
     "active_session_id": "commits.events",
     "open_commitments": "core.queries",
+    "latest_commitments": "core.queries",
+    "CLOSED_STATUSES": "core.queries",
     "by_time": "core.queries",
     "instant_of": "core.queries",
     "SessionEvents": "core.queries",
@@ -67,6 +71,7 @@ _WHERE = {
 }
 
 __all__ = [
+    "CLOSED_STATUSES",
     "DEFAULT_SECRET_PATTERNS",
     "AppendResult",
     "CleanupItem",
@@ -93,6 +98,7 @@ __all__ = [
     "by_time",
     "failure_history",
     "instant_of",
+    "latest_commitments",
     "line_digest",
     "load_schemas",
     "make_session_id",

@@ -23,8 +23,7 @@ from typing import Any
 
 import orjson
 
-from sessionlog import SessionLogger, by_time, failure_history
-from sessionlog.core.queries import CLOSED_STATUSES, latest_commitments
+from sessionlog import CLOSED_STATUSES, SessionLogger, by_time, failure_history, latest_commitments
 from sessionlog.export.brief import summary_of
 
 _ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", 0x2028: "\\u2028", 0x2029: "\\u2029"}
