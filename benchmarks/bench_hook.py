@@ -2,7 +2,7 @@
 payload (each tool call pays it), through the warm runner (the default) and logging in-process
 (`SESSIONLOG_HOOKD=0`), against a bare `python3 -c pass`, on the same machine; and the warm hook
 again in a session that already holds 20,000 events (~12 MB), which must cost what a short one
-does. Round-robin, median of the runs; the first hook starts the helper.
+does, and a prompt there (UserPromptSubmit looks back over the tail for the same prompt imported). Round-robin, median of the runs; the first hook starts the helper.
 
     python benchmarks/bench_hook.py [--runs 21]
 """
@@ -62,11 +62,17 @@ def main() -> None:
                 }
             ).encode()
 
+        def prompt_payload(n: int) -> bytes:  # looks in the session's tail for an imported twin
+            body = {"session_id": "long", "cwd": str(repo), "hook_event_name": "UserPromptSubmit",
+                    "prompt": f"run the tests in tests/test_{n}.py and fix what fails"}  # fmt: skip
+            return json.dumps(body).encode()
+
         hook = [str(BIN / "sessionlog"), "hook", "claude-code"]
         contenders = {
             "python3 -c pass": ([sys.executable, "-c", "pass"], lambda n: b"", ENV),
             "sessionlog hook (warm, the default)": (hook, hook_payload, ENV),
             "sessionlog hook (warm), session of 20,000 events": (hook, lambda n: hook_payload(n, "long"), ENV),
+            "sessionlog hook (warm), a prompt, 20,000 events": (hook, prompt_payload, ENV),
             "sessionlog hook (in-process, HOOKD=0)": (hook, hook_payload, {**ENV, "SESSIONLOG_HOOKD": "0"}),
         }
         times: dict[str, list[float]] = {name: [] for name in contenders}
