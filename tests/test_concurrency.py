@@ -12,11 +12,13 @@ import pytest
 from sessionlog import SessionLogger
 
 WRITER = """
-import sys
+import sys, time
 from sessionlog import SessionLogger
 base, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+pause = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0  # seconds between appends, as an agent works
 logger = SessionLogger(base)
 for i in range(count):
+    time.sleep(pause)
     ok, error = logger.append_event("shared", "tool_call", f"agent-{worker}", "test",
                                     data={"worker": worker, "i": i, "pad": "x" * 300})
     if not ok:
@@ -102,8 +104,10 @@ def test_processes_appending_in_a_work_tree_while_it_commits_lose_nothing(tmp_pa
     (repo.path / "a.txt").write_text("0\n")
     repo.commit("initial")
     workers, count = 4, 300
+    # paced (5 ms between appends, 1.5 s in all), so that commits land while they write however
+    # fast the machine: unpaced, a fast one finished all 1,200 appends within two commits
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(repo.sessions), str(w), str(count)], env=repo.env)
+        subprocess.Popen([sys.executable, "-c", WRITER, str(repo.sessions), str(w), str(count), "0.005"], env=repo.env)
         for w in range(workers)
     ]
     commits = 0
